@@ -14,7 +14,7 @@ type UTF8 struct {
 // the next byte must be. The tight ranges after E0, ED, F0 and F4 are what
 // exclude overlong encodings, surrogates and values past U+10FFFF.
 const (
-	utf8Accept uint8 = iota
+	utf8Accept  uint8 = iota
 	utf8Need1         // one more 80-BF
 	utf8Need2         // two more 80-BF
 	utf8Need3         // three more 80-BF

@@ -30,6 +30,10 @@ const (
 // invalid until Reset.
 func (v *UTF8) Write(p []byte) bool {
 	s := v.state
+	if s == utf8Invalid {
+		// Checked here because an empty p never reaches utf8Step.
+		return false
+	}
 	i := 0
 	for i < len(p) {
 		if s == utf8Accept {

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Defaults for the zero Config. They favour many mostly idle connections:
+// a ping every 30 s keeps NAT and load-balancer mappings alive (most drop
+// idle flows after 60 s or more), and the idle timeout allows two missed
+// pings plus a round trip before a silent peer is dropped.
+const (
+	DefaultAddr             = ":8080"
+	DefaultMaxMessage       = 1 << 20
+	DefaultMaxHeaderBytes   = 8 << 10
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultPingInterval     = 30 * time.Second
+	DefaultIdleTimeout      = 75 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultDrainTimeout     = 30 * time.Second
+	DefaultMaxOutbound      = 4 << 20
+	DefaultReadBufferSize   = 64 << 10
+
+	// maxHeaderBytesLimit keeps the handshake scan offset within a uint16
+	// in the session.
+	maxHeaderBytesLimit = 64 << 10
+)
+
+// Config is the server's configuration. The zero value serves echo on :8080
+// with the defaults above. Durations that are negative disable the feature
+// they control (PingInterval, IdleTimeout); zero means the default.
+type Config struct {
+	// Addr is the TCP address of the WebSocket listener.
+	Addr string
+	// Loops is the number of event loops; 0 means one per CPU.
+	Loops int
+	// MaxConns caps open connections (handshaking and upgraded). Upgrade
+	// requests past it are answered 503. 0 means no limit.
+	MaxConns int
+	// MaxMessage bounds a message's payload in bytes, over all its frames;
+	// a larger message closes the connection with 1009.
+	MaxMessage int64
+	// MaxHeaderBytes bounds the upgrade request head; larger is 431.
+	MaxHeaderBytes int
+	// HandshakeTimeout bounds the time from accept to a complete upgrade
+	// request; past it the connection gets 408 and is closed.
+	HandshakeTimeout time.Duration
+	// PingInterval is how long a connection may be silent before the
+	// server pings it.
+	PingInterval time.Duration
+	// IdleTimeout closes a connection that has sent nothing for this long.
+	IdleTimeout time.Duration
+	// CloseTimeout is how long the server waits for the peer's reply after
+	// sending a close frame before it closes the TCP connection itself.
+	CloseTimeout time.Duration
+	// DrainTimeout is the time Drain spreads its close frames over and then
+	// waits for the peers' replies.
+	DrainTimeout time.Duration
+	// MaxOutbound bounds bytes queued for one connection that the kernel
+	// has not taken yet. A connection past it is closed as a slow consumer.
+	MaxOutbound int
+	// ReadBufferSize is each event loop's read buffer (shared by all its
+	// connections, not per connection).
+	ReadBufferSize int
+	// SocketRecvBuffer and SocketSendBuffer set SO_RCVBUF and SO_SNDBUF on
+	// accepted sockets when positive; 0 leaves the kernel's autotuning on.
+	SocketRecvBuffer int
+	SocketSendBuffer int
+	// Routes maps request paths to applications. Nil mounts Echo on /echo.
+	Routes map[string]Handler
+	// Logger receives the server's logs. Nil discards them.
+	Logger *zap.Logger
+}
+
+// withDefaults returns a copy of c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Loops == 0 {
+		c.Loops = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxMessage == 0 {
+		c.MaxMessage = DefaultMaxMessage
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.MaxOutbound == 0 {
+		c.MaxOutbound = DefaultMaxOutbound
+	}
+	if c.ReadBufferSize == 0 {
+		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.Routes == nil {
+		c.Routes = map[string]Handler{"/echo": Echo{}}
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c
+}
+
+// Validate reports every invalid field of c (after defaults are applied)
+// in one error.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.Loops < 0 || c.Loops > 256 {
+		errs = append(errs, fmt.Errorf("loops must be between 1 and 256, got %d", c.Loops))
+	}
+	if c.MaxConns < 0 {
+		errs = append(errs, fmt.Errorf("max-conns must not be negative, got %d", c.MaxConns))
+	}
+	if c.MaxMessage < 0 {
+		errs = append(errs, fmt.Errorf("max-message must be positive, got %d", c.MaxMessage))
+	}
+	if c.MaxHeaderBytes < 256 || c.MaxHeaderBytes > maxHeaderBytesLimit {
+		errs = append(errs, fmt.Errorf("max-header-bytes must be between 256 and %d, got %d", maxHeaderBytesLimit, c.MaxHeaderBytes))
+	}
+	if c.HandshakeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("handshake-timeout must be positive, got %s", c.HandshakeTimeout))
+	}
+	if c.CloseTimeout < 0 {
+		errs = append(errs, fmt.Errorf("close-timeout must be positive, got %s", c.CloseTimeout))
+	}
+	if c.DrainTimeout < 0 {
+		errs = append(errs, fmt.Errorf("drain-timeout must be positive, got %s", c.DrainTimeout))
+	}
+	if c.PingInterval > 0 && c.IdleTimeout > 0 && c.PingInterval >= c.IdleTimeout {
+		errs = append(errs, fmt.Errorf("ping-interval (%s) must be shorter than idle-timeout (%s)", c.PingInterval, c.IdleTimeout))
+	}
+	if c.MaxOutbound < 1024 {
+		errs = append(errs, fmt.Errorf("max-outbound must be at least 1024 bytes, got %d", c.MaxOutbound))
+	}
+	if c.ReadBufferSize < 1024 {
+		errs = append(errs, fmt.Errorf("read-buffer must be at least 1024 bytes, got %d", c.ReadBufferSize))
+	}
+	if c.SocketRecvBuffer < 0 || c.SocketSendBuffer < 0 {
+		errs = append(errs, errors.New("socket buffer sizes must not be negative"))
+	}
+	if len(c.Routes) > 255 {
+		errs = append(errs, fmt.Errorf("at most 255 routes, got %d", len(c.Routes)))
+	}
+	for path, h := range c.Routes {
+		if !strings.HasPrefix(path, "/") {
+			errs = append(errs, fmt.Errorf("route %q must start with /", path))
+		}
+		if h == nil {
+			errs = append(errs, fmt.Errorf("route %q has no handler", path))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"errors"
+	"net"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/myriadws/myriad/frame"
+)
+
+// Conn is one client connection: the session the reactor keeps for it. It
+// belongs to its event loop; its methods may be called only from that loop,
+// that is from a Handler callback or from a function run with the loop's
+// Execute. It is kept at 64 bytes because a million of them stay resident.
+type Conn struct {
+	gc         gnet.Conn
+	loop       *loop
+	prev, next *Conn    // timing-wheel slot list
+	in         *inbound // partial frame or fragmented message; nil when idle
+	last       uint32   // ms clock: last activity, accept time, or close sent
+	slot       uint16   // timing-wheel slot, noSlot when not scheduled
+	scan       uint16   // resume offset of the handshake's blank-line search
+	state      connState
+	flags      connFlags
+	route      uint8
+	reason     closeReason
+	code       uint16 // close code or HTTP status behind reason
+}
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota // waiting for the upgrade request
+	stateOpen                       // upgraded
+	stateClosing                    // close frame sent, waiting for the peer's
+	stateClosed                     // OnClose ran
+)
+
+type connFlags uint8
+
+const (
+	flagPinged  connFlags = 1 << iota // ping sent since the last input
+	flagKill                          // close the TCP connection when the current callback returns
+	flagOverCap                       // accepted past MaxConns: answer 503
+	flagDrained                       // drain has sent this connection its close
+)
+
+// Errors returned by Send.
+var (
+	// ErrClosed is returned for a connection that is closing or closed.
+	ErrClosed = errors.New("connection closed")
+	// ErrSlowConsumer is returned when a send would queue more than
+	// MaxOutbound bytes; the connection is being closed.
+	ErrSlowConsumer = errors.New("slow consumer: outbound queue limit reached")
+)
+
+// Send writes one message as a single frame. op is ws.OpText or
+// ws.OpBinary. data is copied or written before Send returns. It fails with
+// ErrSlowConsumer (and the connection is closed) when the peer is not
+// reading fast enough. Loop-only.
+func (c *Conn) Send(op ws.OpCode, data []byte) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	if err := c.loop.writeFrame(c, op, data); err != nil {
+		return err
+	}
+	c.loop.stats.messagesOut.Add(1)
+	return nil
+}
+
+// Close starts the closing handshake with code and reason; the TCP
+// connection is closed when the peer answers or after CloseTimeout.
+// Loop-only.
+func (c *Conn) Close(code ws.StatusCode, reason string) {
+	c.loop.startClose(c, code, reason, reasonApp)
+}
+
+// RemoteAddr returns the peer's address. Loop-only.
+func (c *Conn) RemoteAddr() net.Addr { return c.gc.RemoteAddr() }
+
+// Path returns the route the connection was upgraded on. Loop-only.
+func (c *Conn) Path() string { return c.loop.srv.routes[c.route].path }
+
+// inbound holds what a connection has received but not yet delivered: the
+// rest of a data frame whose payload is still arriving and the fragments of
+// a message. It exists only while such data exists and goes back to its
+// loop's free list afterwards, so idle connections carry none.
+type inbound struct {
+	msg    frame.Message
+	hdr    ws.Header // current data frame
+	off    int64     // payload bytes of hdr already consumed
+	remain int64     // payload bytes of hdr still to come
+	buf    []byte    // the message so far
+}

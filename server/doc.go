@@ -1,0 +1,19 @@
+// Package server is myriad's reactor: a gnet event handler that accepts TCP
+// connections, performs the WebSocket upgrade and reads and writes every
+// frame on the event loop that owns the connection.
+//
+// There is no goroutine per connection. Each connection has one small
+// session (about 64 bytes) stored with gnet's SetContext and touched only by
+// its own event loop, so it needs no lock. An idle connection owns no buffer
+// and no timer: keepalive pings, idle timeouts, handshake timeouts and the
+// close handshake's timeout are all driven by a timing wheel per event loop,
+// advanced from gnet's ticker. Input is parsed straight from gnet's buffers;
+// large frames are consumed in pieces as they arrive, so a slow sender never
+// makes the server buffer more than one message (bounded by MaxMessage).
+// Outbound bytes that the kernel does not take at once queue in gnet's
+// buffer, bounded per connection by MaxOutbound: a consumer that falls
+// further behind is closed, never allowed to grow memory.
+//
+// Applications plug in as Handlers mounted on paths (the echo handler on
+// /echo by default) and see only complete messages.
+package server

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/myriadws/myriad/frame"
+)
+
+// readFrames consumes every complete frame buffered for an upgraded
+// connection, and the available part of a data frame whose payload is still
+// arriving. Input is parsed in place from gnet's buffer; only what has been
+// processed is discarded, so a frame split across reads simply waits.
+func (l *loop) readFrames(c *Conn) gnet.Action {
+	gc := c.gc
+	maxMsg := l.srv.cfg.MaxMessage
+	for c.flags&flagKill == 0 && (c.state == stateOpen || c.state == stateClosing) {
+		buf, _ := gc.Peek(-1)
+		if len(buf) == 0 {
+			break
+		}
+
+		// The rest of a data frame's payload.
+		if in := c.in; in != nil && in.remain > 0 {
+			n := len(buf)
+			if int64(n) > in.remain {
+				n = int(in.remain)
+			}
+			if err := l.payloadPiece(c, buf[:n]); err != nil {
+				return l.fail(c, err)
+			}
+			_, _ = gc.Discard(n)
+			if in.remain == 0 {
+				if err := l.frameDone(c); err != nil {
+					return l.fail(c, err)
+				}
+			}
+			continue
+		}
+
+		h, hn, err := frame.ParseHeader(buf)
+		if err == frame.ErrShortBuffer {
+			break
+		}
+		if err != nil {
+			return l.fail(c, err)
+		}
+		if err := frame.CheckClient(h, 0); err != nil {
+			return l.fail(c, err)
+		}
+
+		if h.OpCode.IsControl() {
+			total := hn + int(h.Length)
+			if len(buf) < total {
+				break // at most 139 bytes wait in gnet's buffer
+			}
+			p := buf[hn:total]
+			frame.Unmask(p, h.Mask, 0)
+			act := l.control(c, h.OpCode, p)
+			_, _ = gc.Discard(total)
+			if act != gnet.None {
+				return act
+			}
+			continue
+		}
+
+		// Fast path: a whole single-frame message already in the buffer is
+		// unmasked and delivered in place, with no copy.
+		if c.in == nil && h.Fin && h.OpCode != ws.OpContinuation && int64(len(buf)-hn) >= h.Length {
+			if maxMsg > 0 && h.Length > maxMsg {
+				return l.fail(c, frame.ErrMessageTooBig)
+			}
+			p := buf[hn : hn+int(h.Length)]
+			frame.Unmask(p, h.Mask, 0)
+			if h.OpCode == ws.OpText && !frame.ValidUTF8(p) {
+				return l.fail(c, frame.ErrInvalidUTF8)
+			}
+			if c.state == stateOpen {
+				l.deliver(c, h.OpCode, p)
+			}
+			_, _ = gc.Discard(hn + int(h.Length))
+			continue
+		}
+
+		// Slow path: a fragment, or a frame whose payload is still
+		// arriving. Its payload is consumed as it comes.
+		in := l.getInbound(c)
+		if _, err := in.msg.Frame(h, maxMsg); err != nil {
+			return l.fail(c, err)
+		}
+		in.hdr, in.off, in.remain = h, 0, h.Length
+		_, _ = gc.Discard(hn)
+		if h.Length == 0 {
+			if err := l.frameDone(c); err != nil {
+				return l.fail(c, err)
+			}
+		}
+	}
+	if c.flags&flagKill != 0 {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// payloadPiece unmasks, validates and buffers the next piece of the
+// current data frame's payload.
+func (l *loop) payloadPiece(c *Conn, p []byte) error {
+	in := c.in
+	frame.Unmask(p, in.hdr.Mask, int(in.off))
+	in.off += int64(len(p))
+	in.remain -= int64(len(p))
+	if err := in.msg.Text(p, false); err != nil {
+		return err // fails at the first invalid byte, not at the message's end
+	}
+	if c.state == stateOpen {
+		in.buf = append(in.buf, p...)
+	}
+	return nil
+}
+
+// frameDone completes the current data frame; after the final frame the
+// message is delivered and the inbound state released.
+func (l *loop) frameDone(c *Conn) error {
+	in := c.in
+	if !in.hdr.Fin {
+		return nil
+	}
+	if err := in.msg.Text(nil, true); err != nil {
+		return err
+	}
+	if c.state == stateOpen {
+		l.deliver(c, in.msg.OpCode(), in.buf)
+	}
+	l.putInbound(c)
+	return nil
+}
+
+// control handles a ping, pong or close frame whose payload is unmasked.
+func (l *loop) control(c *Conn, op ws.OpCode, p []byte) gnet.Action {
+	switch op {
+	case ws.OpPing:
+		if c.state == stateOpen {
+			if err := l.writeFrame(c, ws.OpPong, p); err != nil {
+				return gnet.Close
+			}
+		}
+	case ws.OpPong:
+		// Activity was recorded on entry; an unsolicited pong needs nothing.
+	case ws.OpClose:
+		code, _, err := frame.ParseClose(p)
+		if err != nil {
+			return l.fail(c, err)
+		}
+		if c.state == stateOpen {
+			// Echo the peer's code (none if it sent none), then close the
+			// TCP connection: the server closes first (RFC 6455 §7.1.1).
+			c.reason = reasonPeerClose
+			if code == ws.StatusNoStatusRcvd {
+				code = 0
+			}
+			c.code = uint16(code)
+			l.out = frame.AppendClose(l.out[:0], code, "")
+			l.writeRaw(c, l.out)
+			c.state = stateClosing
+		}
+		l.kill(c)
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// deliver hands a complete message to the connection's application.
+func (l *loop) deliver(c *Conn, op ws.OpCode, p []byte) {
+	l.stats.messagesIn.Add(1)
+	l.srv.routes[c.route].h.OnMessage(c, op, p)
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+)
+
+// handler adapts the Server to gnet's EventHandler. gnet calls OnOpen,
+// OnTraffic and OnClose on the connection's event loop, and OnBoot, OnTick
+// and OnShutdown on other goroutines.
+type handler struct {
+	gnet.BuiltinEventEngine
+	srv *Server
+}
+
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	h.srv.booted(eng)
+	return gnet.None
+}
+
+func (h *handler) OnShutdown(gnet.Engine) {}
+
+func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := h.srv
+	l := s.loopFor(gc.EventLoop())
+	now := s.nowMs()
+	c := &Conn{gc: gc, loop: l, last: uint32(now), slot: noSlot}
+	gc.SetContext(c)
+	l.stats.accepted.Add(1)
+	if open := s.open.Add(1); s.cfg.MaxConns > 0 && open > int64(s.cfg.MaxConns) {
+		c.flags |= flagOverCap
+	}
+	if s.cfg.SocketRecvBuffer > 0 {
+		_ = gc.SetReadBuffer(s.cfg.SocketRecvBuffer)
+	}
+	if s.cfg.SocketSendBuffer > 0 {
+		_ = gc.SetWriteBuffer(s.cfg.SocketSendBuffer)
+	}
+	l.wheel.add(c, now+s.handshakeMs)
+	return nil, gnet.None
+}
+
+func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.Close
+	}
+	l := c.loop
+	l.current = c
+	defer func() { l.current = nil }()
+
+	switch c.state {
+	case stateHandshake:
+		act := l.handshake(c)
+		if act != gnet.None || c.state != stateOpen {
+			return act
+		}
+		return l.readFrames(c) // frames pipelined behind the request
+	case stateOpen:
+		c.last = uint32(h.srv.nowMs())
+		c.flags &^= flagPinged
+		return l.readFrames(c)
+	case stateClosing:
+		return l.readFrames(c) // only a close frame matters now
+	}
+	return gnet.Close
+}
+
+func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	c, ok := gc.Context().(*Conn)
+	if !ok {
+		return gnet.None
+	}
+	s, l := h.srv, c.loop
+	l.wheel.remove(c)
+	l.putInbound(c)
+	upgraded := c.state == stateOpen || c.state == stateClosing
+	c.state = stateClosed
+	s.open.Add(-1)
+	if upgraded {
+		s.upgraded.Add(-1)
+		s.routes[c.route].h.OnClose(c)
+	}
+	if c.reason == reasonNone {
+		c.reason = reasonPeerGone
+		if s.stopping.Load() {
+			c.reason = reasonShutdown
+		}
+	}
+	s.logClose(c, err)
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine. It asks each event loop to sweep
+// its own timing wheel, since Conns may be touched only by their loop.
+func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	s := h.srv
+	for _, l := range s.loops {
+		el := l.eventLoop()
+		if el == nil || !l.sweeping.CompareAndSwap(false, true) {
+			continue
+		}
+		if err := el.Execute(context.Background(), gnet.RunnableFunc(l.sweepTask)); err != nil {
+			l.sweeping.Store(false)
+		}
+	}
+	return s.tick, gnet.None
+}
+
+// handshake reads the upgrade request of c. It returns gnet.None with
+// c.state still stateHandshake when more input is needed.
+func (l *loop) handshake(c *Conn) gnet.Action {
+	s := l.srv
+	buf, _ := c.gc.Peek(-1)
+	scan := int(c.scan)
+	req, n, err := readHead(buf, s.cfg.MaxHeaderBytes, &scan)
+	c.scan = uint16(min(scan, maxHeaderBytesLimit))
+	if err == io.ErrShortBuffer {
+		return gnet.None
+	}
+	if err != nil {
+		return l.reject(c, err.(*httpError))
+	}
+	if string(req.method) != "GET" {
+		return l.reject(c, errMethod)
+	}
+	idx, ok := s.routeIndex[string(req.path)]
+	if !ok {
+		return l.reject(c, errNotFound)
+	}
+	if herr := checkUpgrade(&req); herr != nil {
+		return l.reject(c, herr)
+	}
+	if s.draining.Load() {
+		c.reason = reasonDrain
+		return l.reject(c, errDraining)
+	}
+	if c.flags&flagOverCap != 0 {
+		return l.reject(c, errOverCapacity)
+	}
+
+	l.out = appendSwitching(l.out[:0], req.key, "", nil)
+	if _, err := c.gc.Write(l.out); err != nil {
+		return gnet.Close
+	}
+	_, _ = c.gc.Discard(n)
+	c.state = stateOpen
+	c.route = idx
+	c.scan = 0
+	now := s.nowMs()
+	c.last = uint32(now)
+	l.wheel.remove(c)
+	l.schedule(c, now)
+	s.upgraded.Add(1)
+	l.stats.upgrades.Add(1)
+	s.routes[idx].h.OnOpen(c)
+	if c.flags&flagKill != 0 {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// logClose writes the one log line a connection may get, at close. Normal
+// endings are not logged (rates are in Stats); a slow consumer was logged
+// when it was detected.
+func (s *Server) logClose(c *Conn, err error) {
+	switch c.reason {
+	case reasonProtocol, reasonTooBig, reasonHandshakeTimeout, reasonRejected, reasonCloseTimeout:
+		if ce := s.log.Check(zap.DebugLevel, "connection closed"); ce != nil {
+			ce.Write(connField(c), zap.Stringer("reason", c.reason), zap.Uint16("code", c.code), zap.Error(err))
+		}
+	case reasonPeerGone:
+		if err != nil {
+			if ce := s.log.Check(zap.DebugLevel, "connection lost"); ce != nil {
+				ce.Write(connField(c), zap.Error(err))
+			}
+		}
+	}
+}

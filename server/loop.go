@@ -1,0 +1,194 @@
+package server
+
+import (
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/myriadws/myriad/frame"
+)
+
+// loop is the reactor's state for one gnet event loop. Everything but the
+// counters and the el field is touched only by that loop's goroutine.
+type loop struct {
+	srv   *Server
+	el    atomic.Value // gnet.EventLoop, set by the first connection it owns
+	wheel wheel
+
+	out     []byte    // scratch for encoding frames and responses
+	iov     [2][]byte // scratch for header+payload writes
+	free    []*inbound
+	current *Conn // the Conn whose OnTraffic is running, if any
+
+	drain drainState
+
+	sweeping atomic.Bool // a sweep is queued or running
+	stats    loopStats
+}
+
+// maxFreeInbound bounds each loop's free list of inbound states, and
+// maxKeptBuffer the message buffer capacity one may keep: enough to make
+// fragmented traffic allocation-free without holding memory after a burst.
+const (
+	maxFreeInbound = 256
+	maxKeptBuffer  = 64 << 10
+)
+
+// loopStats are one loop's counters. Each loop writes only its own, so the
+// atomics never contend across cores; Server.Stats sums them.
+type loopStats struct {
+	accepted          atomic.Uint64
+	upgrades          atomic.Uint64
+	rejected          atomic.Uint64
+	messagesIn        atomic.Uint64
+	messagesOut       atomic.Uint64
+	pingsSent         atomic.Uint64
+	protocolErrors    atomic.Uint64
+	tooBig            atomic.Uint64
+	slowConsumers     atomic.Uint64
+	idleTimeouts      atomic.Uint64
+	handshakeTimeouts atomic.Uint64
+	closeTimeouts     atomic.Uint64
+	_                 [64]byte // keep the next loop's counters off this cache line
+}
+
+func (l *loop) eventLoop() gnet.EventLoop {
+	el, _ := l.el.Load().(gnet.EventLoop)
+	return el
+}
+
+// writeFrame writes one unfragmented, unmasked frame, enforcing the
+// outbound bound. On ErrSlowConsumer the connection is being closed.
+func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
+	hdr := frame.AppendHeader(l.out[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))})
+	if queued := c.gc.OutboundBuffered(); queued+len(hdr)+len(payload) > l.srv.cfg.MaxOutbound {
+		l.stats.slowConsumers.Add(1)
+		c.reason = reasonSlowConsumer
+		l.srv.log.Warn("closing slow consumer",
+			connField(c), zapInt("queued_bytes", queued), zapInt("limit_bytes", l.srv.cfg.MaxOutbound))
+		l.kill(c)
+		return ErrSlowConsumer
+	}
+	var err error
+	if len(payload) <= 1024 {
+		l.out = append(hdr, payload...)
+		_, err = c.gc.Write(l.out)
+	} else {
+		l.out = hdr
+		l.iov[0], l.iov[1] = hdr, payload
+		_, err = c.gc.Writev(l.iov[:])
+		l.iov[0], l.iov[1] = nil, nil
+	}
+	if err != nil {
+		// gnet has closed the connection already.
+		return ErrClosed
+	}
+	return nil
+}
+
+// writeRaw writes bytes that bypass the outbound bound: close frames and
+// HTTP responses, which are small and end the connection.
+func (l *loop) writeRaw(c *Conn, b []byte) {
+	_, _ = c.gc.Write(b)
+}
+
+// kill closes the TCP connection: when c's own OnTraffic is running, by
+// flag (the callback returns gnet.Close), otherwise through gnet's queue.
+func (l *loop) kill(c *Conn) {
+	if c.state == stateClosed || c.flags&flagKill != 0 {
+		return
+	}
+	c.flags |= flagKill
+	if l.current != c {
+		_ = c.gc.Close()
+	}
+}
+
+// fail answers a protocol violation: the close frame with the error's
+// code, then the TCP connection is closed at once (RFC 6455 §7.1.7).
+func (l *loop) fail(c *Conn, err error) gnet.Action {
+	pe, ok := err.(*frame.ProtocolError)
+	if !ok {
+		pe = &frame.ProtocolError{Code: ws.StatusInternalServerError, Reason: err.Error()}
+	}
+	if pe.Code == ws.StatusMessageTooBig {
+		l.stats.tooBig.Add(1)
+		c.reason = reasonTooBig
+	} else {
+		l.stats.protocolErrors.Add(1)
+		c.reason = reasonProtocol
+	}
+	c.code = uint16(pe.Code)
+	if c.state == stateOpen {
+		l.out = frame.AppendClose(l.out[:0], pe.Code, pe.Reason)
+		l.writeRaw(c, l.out)
+		c.state = stateClosing
+	}
+	l.kill(c)
+	return gnet.Close
+}
+
+// startClose sends a close frame and waits for the peer's (up to
+// CloseTimeout, enforced by the wheel).
+func (l *loop) startClose(c *Conn, code ws.StatusCode, reason string, why closeReason) {
+	if c.state != stateOpen {
+		return
+	}
+	c.reason = why
+	c.code = uint16(code)
+	l.out = frame.AppendClose(l.out[:0], code, reason)
+	l.writeRaw(c, l.out)
+	c.state = stateClosing
+	now := l.srv.nowMs()
+	c.last = uint32(now)
+	l.wheel.remove(c)
+	l.wheel.add(c, now+l.srv.closeMs)
+}
+
+// reject answers a failed upgrade with an HTTP error and closes.
+func (l *loop) reject(c *Conn, e *httpError) gnet.Action {
+	l.stats.rejected.Add(1)
+	if c.reason == reasonNone {
+		c.reason = reasonRejected
+	}
+	c.code = uint16(e.status)
+	l.out = appendHTTPError(l.out[:0], e)
+	l.writeRaw(c, l.out)
+	l.kill(c)
+	return gnet.Close
+}
+
+// getInbound gives c an inbound state from the free list.
+func (l *loop) getInbound(c *Conn) *inbound {
+	if c.in != nil {
+		return c.in
+	}
+	var in *inbound
+	if n := len(l.free); n > 0 {
+		in = l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+	} else {
+		in = new(inbound)
+	}
+	c.in = in
+	return in
+}
+
+// putInbound returns c's inbound state to the free list.
+func (l *loop) putInbound(c *Conn) {
+	in := c.in
+	if in == nil {
+		return
+	}
+	c.in = nil
+	buf := in.buf[:0]
+	if cap(buf) > maxKeptBuffer {
+		buf = nil
+	}
+	*in = inbound{buf: buf}
+	if len(l.free) < maxFreeInbound {
+		l.free = append(l.free, in)
+	}
+}

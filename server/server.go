@@ -1,0 +1,254 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// Server is a myriad WebSocket server. Create it with New, run it with
+// Serve, and stop it with Drain or Close. All exported methods may be
+// called from any goroutine.
+type Server struct {
+	cfg   Config
+	log   *zap.Logger
+	start time.Time
+
+	routes     []route
+	routeIndex map[string]uint8
+
+	loops   []*loop
+	loopsMu sync.Mutex // serializes binding loops to gnet event loops
+
+	// Millisecond durations of the timeouts, for the loops' clock.
+	handshakeMs, pingMs, idleMs, closeMs int64
+	tick                                 time.Duration
+
+	open     atomic.Int64 // TCP connections, handshaking or upgraded
+	upgraded atomic.Int64 // WebSocket connections
+
+	draining atomic.Bool
+	stopping atomic.Bool
+	serving  atomic.Bool
+
+	engMu sync.Mutex
+	eng   gnet.Engine
+	addr  net.Addr
+	ready chan struct{}
+	done  chan struct{}
+}
+
+// New checks cfg and returns a Server ready to Serve.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		start:      time.Now(),
+		routeIndex: make(map[string]uint8, len(cfg.Routes)),
+		ready:      make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	paths := make([]string, 0, len(cfg.Routes))
+	for p := range cfg.Routes {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for i, p := range paths {
+		s.routes = append(s.routes, route{path: p, h: cfg.Routes[p]})
+		s.routeIndex[p] = uint8(i)
+	}
+	s.handshakeMs = cfg.HandshakeTimeout.Milliseconds()
+	s.pingMs = max(cfg.PingInterval.Milliseconds(), 0)
+	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
+	s.closeMs = cfg.CloseTimeout.Milliseconds()
+	s.tick = tickFor(cfg)
+	now := s.nowMs()
+	s.loops = make([]*loop, cfg.Loops)
+	for i := range s.loops {
+		l := &loop{srv: s}
+		l.wheel.init(s.tick.Milliseconds(), now)
+		s.loops[i] = l
+	}
+	return s, nil
+}
+
+// tickFor picks the wheel's resolution: an eighth of the shortest timeout,
+// between 5 ms and 500 ms. Timeouts fire up to one tick late.
+func tickFor(cfg Config) time.Duration {
+	shortest := cfg.HandshakeTimeout
+	for _, d := range []time.Duration{cfg.PingInterval, cfg.IdleTimeout, cfg.CloseTimeout} {
+		if d > 0 && d < shortest {
+			shortest = d
+		}
+	}
+	t := shortest / 8
+	return min(max(t, 5*time.Millisecond), 500*time.Millisecond)
+}
+
+// Serve listens on Config.Addr and runs the event loops until Close or
+// Drain stops them. It returns nil after a requested stop, or the error
+// that prevented listening (such as the address being in use).
+func (s *Server) Serve() error {
+	if !s.serving.CompareAndSwap(false, true) {
+		return errors.New("server: Serve called twice")
+	}
+	defer close(s.done)
+	opts := []gnet.Option{
+		gnet.WithNumEventLoop(s.cfg.Loops),
+		gnet.WithTicker(true),
+		gnet.WithReusePort(false),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReadBufferCap(s.cfg.ReadBufferSize),
+		gnet.WithLogger(s.log.WithOptions(zap.AddCallerSkip(1)).Sugar()),
+	}
+	err := gnet.Run(&handler{srv: s}, "tcp://"+s.cfg.Addr, opts...)
+	if err != nil && !s.stopping.Load() {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return nil
+}
+
+// booted runs when gnet has bound the listener.
+func (s *Server) booted(eng gnet.Engine) {
+	s.engMu.Lock()
+	s.eng = eng
+	if fd, err := eng.Dup(); err == nil {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			s.addr = sockaddrToTCP(sa)
+		}
+		_ = unix.Close(fd)
+	}
+	s.engMu.Unlock()
+	s.log.Info("listening", zap.Stringer("addr", s.Addr()), zap.Int("loops", s.cfg.Loops))
+	close(s.ready)
+}
+
+// Ready is closed once the listener is bound and connections are accepted.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when Serve has returned.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Addr returns the bound listener address, or nil before Ready.
+func (s *Server) Addr() net.Addr {
+	s.engMu.Lock()
+	defer s.engMu.Unlock()
+	if s.addr == nil {
+		return nil
+	}
+	return s.addr
+}
+
+// Close stops the server at once: every connection is closed without a
+// close handshake and Serve returns.
+func (s *Server) Close() error {
+	select {
+	case <-s.ready:
+	default:
+		return nil
+	}
+	s.stopping.Store(true)
+	s.engMu.Lock()
+	eng := s.eng
+	s.engMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := eng.Stop(ctx)
+	<-s.done
+	return err
+}
+
+// Drain shuts the server down gracefully: upgrade requests get 503 from
+// now on, every connection is sent Close 1001 (spread over the first half
+// of DrainTimeout), and once all have closed, or DrainTimeout or ctx has
+// expired, the rest are closed and Serve returns. It returns the number of
+// connections that were still open when the wait ended.
+func (s *Server) Drain(ctx context.Context) (int64, error) {
+	select {
+	case <-s.ready:
+	default:
+		return 0, s.Close()
+	}
+	s.draining.Store(true)
+	s.log.Info("draining", zap.Int64("connections", s.open.Load()), zap.Duration("timeout", s.cfg.DrainTimeout))
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
+	defer cancel()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for s.open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+		case <-poll.C:
+			continue
+		}
+		break
+	}
+	left := s.open.Load()
+	s.log.Info("drained", zap.Int64("connections_left", left))
+	return left, s.Close()
+}
+
+// Execute runs fn on the event loop that owns c. It is how goroutines other
+// than c's loop reach a connection. fn must check that c is still open.
+func (s *Server) Execute(c *Conn, fn func()) error {
+	el := c.loop.eventLoop()
+	if el == nil {
+		return ErrClosed
+	}
+	return el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		fn()
+		return nil
+	}))
+}
+
+// nowMs is the server's monotonic clock in milliseconds.
+func (s *Server) nowMs() int64 { return time.Since(s.start).Milliseconds() }
+
+// loopFor returns the loop state bound to el, binding a free one the first
+// time el is seen. gnet gives each event loop a fixed identity, and there
+// are exactly cfg.Loops of them.
+func (s *Server) loopFor(el gnet.EventLoop) *loop {
+	for _, l := range s.loops {
+		if l.eventLoop() == el {
+			return l
+		}
+	}
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	for _, l := range s.loops {
+		cur := l.eventLoop()
+		if cur == el {
+			return l
+		}
+		if cur == nil {
+			l.el.Store(el)
+			return l
+		}
+	}
+	// Unreachable while gnet runs cfg.Loops loops; share the first rather
+	// than fail.
+	return s.loops[0]
+}
+
+func sockaddrToTCP(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}

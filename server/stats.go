@@ -1,0 +1,58 @@
+package server
+
+import (
+	"go.uber.org/zap"
+)
+
+// Stats is a snapshot of the server's counters. Totals count since start.
+type Stats struct {
+	Open              int64  `json:"open"`     // TCP connections, handshaking or upgraded
+	Upgraded          int64  `json:"upgraded"` // WebSocket connections now
+	Accepted          uint64 `json:"accepted"`
+	Upgrades          uint64 `json:"upgrades"`
+	Rejected          uint64 `json:"rejected"` // upgrades refused with an HTTP error
+	MessagesIn        uint64 `json:"messages_in"`
+	MessagesOut       uint64 `json:"messages_out"`
+	PingsSent         uint64 `json:"pings_sent"`
+	ProtocolErrors    uint64 `json:"protocol_errors"`
+	TooBig            uint64 `json:"too_big"`
+	SlowConsumers     uint64 `json:"slow_consumers"`
+	IdleTimeouts      uint64 `json:"idle_timeouts"`
+	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
+	CloseTimeouts     uint64 `json:"close_timeouts"`
+	Draining          bool   `json:"draining"`
+}
+
+// Stats returns the current counters. Any goroutine may call it.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Open:     s.open.Load(),
+		Upgraded: s.upgraded.Load(),
+		Draining: s.draining.Load(),
+	}
+	for _, l := range s.loops {
+		ls := &l.stats
+		st.Accepted += ls.accepted.Load()
+		st.Upgrades += ls.upgrades.Load()
+		st.Rejected += ls.rejected.Load()
+		st.MessagesIn += ls.messagesIn.Load()
+		st.MessagesOut += ls.messagesOut.Load()
+		st.PingsSent += ls.pingsSent.Load()
+		st.ProtocolErrors += ls.protocolErrors.Load()
+		st.TooBig += ls.tooBig.Load()
+		st.SlowConsumers += ls.slowConsumers.Load()
+		st.IdleTimeouts += ls.idleTimeouts.Load()
+		st.HandshakeTimeouts += ls.handshakeTimeouts.Load()
+		st.CloseTimeouts += ls.closeTimeouts.Load()
+	}
+	return st
+}
+
+func connField(c *Conn) zap.Field {
+	if a := c.gc.RemoteAddr(); a != nil {
+		return zap.Stringer("remote", a)
+	}
+	return zap.Skip()
+}
+
+func zapInt(k string, v int) zap.Field { return zap.Int(k, v) }

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+
+	"github.com/gobwas/ws"
+
+	"github.com/myriadws/myriad/frame"
+)
+
+// sweepTask runs on the loop (queued by OnTick): it advances the timing
+// wheel and, during a drain, sends the next batch of close frames.
+func (l *loop) sweepTask(context.Context) error {
+	defer l.sweeping.Store(false)
+	now := l.srv.nowMs()
+	l.wheel.advance(now, func(c *Conn) { l.expire(c, now) })
+	if l.srv.draining.Load() {
+		l.drainStep(now)
+	}
+	return nil
+}
+
+// elapsed returns the ms since c.last; the ms clock is kept modulo 2^32 in
+// the Conn, which is exact as long as a Conn is visited at least once per
+// 49 days, which the wheel guarantees.
+func elapsed(c *Conn, now int64) int64 {
+	return int64(uint32(now) - c.last)
+}
+
+// expire handles a Conn whose wheel slot came due: it acts on whichever
+// deadline has passed, or reschedules the Conn at its next one.
+func (l *loop) expire(c *Conn, now int64) {
+	s := l.srv
+	if c.flags&flagKill != 0 || c.state == stateClosed {
+		return
+	}
+	e := elapsed(c, now)
+	switch c.state {
+	case stateHandshake:
+		if e >= s.handshakeMs {
+			l.stats.handshakeTimeouts.Add(1)
+			c.reason = reasonHandshakeTimeout
+			l.reject(c, errTimeout)
+			return
+		}
+		l.wheel.add(c, now+s.handshakeMs-e)
+	case stateOpen:
+		if s.idleMs > 0 && e >= s.idleMs {
+			l.stats.idleTimeouts.Add(1)
+			c.reason = reasonIdle
+			c.code = uint16(ws.StatusGoingAway)
+			// The peer is probably gone; tell it why in case it is not,
+			// and close without waiting for an answer.
+			l.out = frame.AppendClose(l.out[:0], ws.StatusGoingAway, "idle timeout")
+			l.writeRaw(c, l.out)
+			c.state = stateClosing
+			l.kill(c)
+			return
+		}
+		if s.pingMs > 0 && c.flags&flagPinged == 0 && e >= s.pingMs {
+			if err := l.writeFrame(c, ws.OpPing, nil); err != nil {
+				return
+			}
+			l.stats.pingsSent.Add(1)
+			if s.idleMs > 0 {
+				c.flags |= flagPinged
+			} else {
+				c.last = uint32(now) // no idle limit: ping again one interval later
+				e = 0
+			}
+		}
+		l.schedule(c, now-e)
+	case stateClosing:
+		if e >= s.closeMs {
+			// The reason stays what started the close; the counter
+			// records that the peer never answered.
+			l.stats.closeTimeouts.Add(1)
+			l.kill(c)
+			return
+		}
+		l.wheel.add(c, now+s.closeMs-e)
+	}
+}
+
+// schedule puts an open Conn in the wheel at its next keepalive deadline,
+// given the ms time of its last activity.
+func (l *loop) schedule(c *Conn, last int64) {
+	s := l.srv
+	switch {
+	case s.pingMs > 0 && c.flags&flagPinged == 0:
+		l.wheel.add(c, last+s.pingMs)
+	case s.idleMs > 0:
+		l.wheel.add(c, last+s.idleMs)
+	default:
+		// Neither pings nor idle timeouts: the Conn stays in the wheel
+		// only so that Drain can find it.
+		l.wheel.add(c, last+int64(wheelSlots)*l.wheel.tick)
+	}
+}

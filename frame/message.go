@@ -21,8 +21,13 @@ type Message struct {
 // rules of RFC 6455 §5.4 and the size limit (limit <= 0 means none) and
 // reports whether this frame starts a new message. A frame's declared
 // length is counted here, so an oversized message is refused before any of
-// its payload is buffered.
+// its payload is buffered. Control frames, which RFC 6455 §5.4 allows in the
+// middle of a fragmented message, are ignored: they neither start a message
+// nor count towards its size.
 func (m *Message) Frame(h ws.Header, limit int64) (first bool, err error) {
+	if h.OpCode.IsControl() {
+		return false, nil
+	}
 	if h.OpCode == ws.OpContinuation {
 		if !m.active {
 			return false, ErrUnexpectedContinue

@@ -70,15 +70,20 @@ func sysctlFix(key, val string) string {
 // unreadable turns a read error into a Warn finding: the setting may be
 // fine, but nobody can tell.
 func unreadable(key, needed string, err error) Finding {
-	cur := "unreadable: " + err.Error()
-	if errors.Is(err, fs.ErrNotExist) {
-		cur = "missing"
-	}
-	return Finding{
-		Name: key, Key: key, Current: cur, Needed: needed, Severity: Warn,
+	f := Finding{
+		Name: key, Key: key, Current: "unreadable: " + err.Error(), Needed: needed, Severity: Warn,
 		Why: "The setting could not be read, so whether it supports the target is unknown.",
-		Fix: "check that /proc/sys is mounted in this environment and that the kernel has " + key,
+		Fix: "check that /proc/sys is mounted here and that the kernel has " + key,
 	}
+	if errors.Is(err, fs.ErrNotExist) {
+		f.Current = "missing"
+		if strings.HasPrefix(key, "net.") {
+			// Node-wide net.* settings (tcp_mem, netdev_max_backlog,
+			// tcp_max_orphans) exist only in the host's network namespace.
+			f.Fix = "not visible in this network namespace (a container?): it is node-wide, so run `myriad tune` on the host"
+		}
+	}
+	return f
 }
 
 // atLeast judges a single-integer sysctl that must be at least need. sev is

@@ -184,7 +184,7 @@ func TestCheck(t *testing.T) {
 			sysctls: with(stockSysctls(), "net.core.somaxconn", "-"), lim: highNoFile,
 			target: Target{Conns: 1000},
 			want: map[string]want{
-				"net.core.somaxconn": {Warn, "", "missing"},
+				"net.core.somaxconn": {Warn, "", "run `myriad tune` on the host"},
 				"MemAvailable":       {Warn, "", "unreadable"},
 			},
 		},
@@ -193,6 +193,12 @@ func TestCheck(t *testing.T) {
 			sysctls: with(stockSysctls(), "net.ipv4.tcp_mem", "12 34"), meminfo: meminfo24G, lim: highNoFile,
 			target: Target{Conns: 1000},
 			want:   map[string]want{"net.ipv4.tcp_mem": {Warn, "", "want 3 values"}},
+		},
+		{
+			name:    "missing fs key",
+			sysctls: with(stockSysctls(), "fs.file-max", "-"), meminfo: meminfo24G, lim: highNoFile,
+			target: Target{Conns: 1000},
+			want:   map[string]want{"fs.file-max": {Warn, "", "/proc/sys is mounted"}},
 		},
 		{
 			name:    "tcp_mem pressure too low but max enough",

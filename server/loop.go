@@ -59,8 +59,15 @@ func (l *loop) eventLoop() gnet.EventLoop {
 }
 
 // writeFrame writes one unfragmented, unmasked frame, enforcing the
-// outbound bound. On ErrSlowConsumer the connection is being closed.
+// outbound bound. On ErrSlowConsumer the connection is being closed. A
+// connection already marked for closing takes no more frames: its close
+// may still be queued behind other work on the loop, and each write would
+// otherwise find the queue over the bound again and count, log and close
+// the same slow consumer once more.
 func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
+	if c.flags&flagKill != 0 {
+		return ErrClosed
+	}
 	hdr := frame.AppendHeader(l.out[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))})
 	if queued := c.gc.OutboundBuffered(); queued+len(hdr)+len(payload) > l.srv.cfg.MaxOutbound {
 		l.stats.slowConsumers.Add(1)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,6 +283,12 @@ func (c *rawClient) expectEOF() {
 	if !errors.Is(err, io.EOF) {
 		c.t.Fatalf("read: %v, want EOF", err)
 	}
+}
+
+// isConnReset reports whether err is the peer resetting the connection,
+// which is how a closed socket answers a client that keeps writing.
+func isConnReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 func truncate(p []byte) []byte {

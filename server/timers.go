@@ -69,6 +69,14 @@ func (l *loop) expire(c *Conn, now int64) {
 				e = 0
 			}
 		}
+		if c.flags&flagPinged != 0 {
+			// Waiting for the pong: come back one PingInterval from now,
+			// or at the idle deadline if that is sooner. A peer that has
+			// answered by then must be pinged again after PingInterval of
+			// silence, not left unpinged until its idle deadline.
+			l.wheel.add(c, min(now+s.pingMs, now-e+s.idleMs))
+			return
+		}
 		l.schedule(c, now-e)
 	case stateClosing:
 		if e >= s.closeMs {

@@ -174,6 +174,9 @@ func (c checker) conntrack() Finding {
 	}
 	f := c.atLeast(key, need, Fail,
 		"While connection tracking is active every connection takes a table entry, and when the table is full new connections are dropped ('nf_conntrack: table full, dropping packet').")
+	if f.Fix != "" {
+		f.Fix += "\nor exempt the port from tracking (see server-host.md); inside a container the table is node-wide and read-only"
+	}
 	n, err := readInts(c.h.Root, "net.netfilter.nf_conntrack_count", 1)
 	if err != nil {
 		return f

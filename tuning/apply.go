@@ -42,7 +42,7 @@ func Apply(root string, r Report) ([]Change, error) {
 		}
 		if err := os.WriteFile(sysctlPath(root, f.Key), []byte(f.Want+"\n"), 0o644); err != nil {
 			if errors.Is(err, fs.ErrPermission) {
-				return out, fmt.Errorf("apply %s: %w (writing sysctls needs root)", f.Key, err)
+				return out, fmt.Errorf("apply %s: %w (needs root; node-wide settings are read-only inside a container)", f.Key, err)
 			}
 			return out, fmt.Errorf("apply %s: %w", f.Key, err)
 		}

@@ -36,7 +36,7 @@ func TestApply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := fakeHost(t, tc.sysctls, meminfo24G, highNoFile)
+			h := fakeHost(t, tc.sysctls, meminfo24G, highNoFile())
 			r := mustCheck(t, h, tc.target)
 			got, err := Apply(h.Root, r)
 			if err != nil {
@@ -64,7 +64,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestApplyStopsAtFirstFailure(t *testing.T) {
-	h := fakeHost(t, stockSysctls(), meminfo24G, highNoFile)
+	h := fakeHost(t, stockSysctls(), meminfo24G, highNoFile())
 	r := mustCheck(t, h, Target{Conns: 1_000_000, Port: 8080})
 	// Replace one file the report wants to write with a directory, which
 	// no write can succeed on, even as root.

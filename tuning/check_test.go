@@ -5,13 +5,6 @@ import (
 	"testing"
 )
 
-var (
-	// Package-level test fixtures are constants in spirit; they are never
-	// written.
-	lowNoFile  = Rlimit{Soft: 19999, Hard: 20000}
-	highNoFile = Rlimit{Soft: 1048576, Hard: 1048576}
-)
-
 func TestCheck(t *testing.T) {
 	const goodEnv = "GOMEMLIMIT=12GiB"
 	type want struct {
@@ -31,7 +24,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{
 			name:    "stock host, 1M server",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: lowNoFile,
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: lowNoFile(),
 			target: Target{Conns: 1_000_000, Role: Server, Port: 8080},
 			want: map[string]want{
 				"RLIMIT_NOFILE hard":               {Fail, "1001024", "ulimit -Hn 1001024"},
@@ -68,7 +61,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "stock host, small server needs nothing",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: lowNoFile, environ: []string{"GOMEMLIMIT=1GiB"},
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: lowNoFile(), environ: []string{"GOMEMLIMIT=1GiB"},
 			target: Target{Conns: 1000},
 			want: map[string]want{
 				"RLIMIT_NOFILE hard": {OK, "", ""}, "net.core.somaxconn": {OK, "", ">= 4096"},
@@ -86,7 +79,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "nr_open below the needed limit",
-			sysctls: with(tunedSysctls(), "fs.nr_open", "1048576", "fs.file-max", "1048576"), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: with(tunedSysctls(), "fs.nr_open", "1048576", "fs.file-max", "1048576"), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 2_000_000},
 			want: map[string]want{
 				"fs.nr_open":         {Fail, "2097152", ""},
@@ -96,7 +89,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "loadgen, one source cannot reach 1M",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000, Role: Loadgen},
 			want: map[string]want{
 				"net.ipv4.ip_local_port_range": {Fail, "1024 65535", ">= 16 source addresses"},
@@ -106,7 +99,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "loadgen, 16 sources over a wide range",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000, Role: Loadgen, Sources: 16},
 			want: map[string]want{
 				"net.ipv4.ip_local_port_range": {OK, "", "62500 ports"},
@@ -115,73 +108,73 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "loadgen, widening is enough",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 60000, Role: Loadgen},
 			want:   map[string]want{"net.ipv4.ip_local_port_range": {Fail, "1024 65535", "28232 usable"}},
 		},
 		{
 			name:    "loadgen, two destinations halve the ports per pair",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 50000, Role: Loadgen, Destinations: 2},
 			want:   map[string]want{"net.ipv4.ip_local_port_range": {OK, "", ">= 25000 ports"}},
 		},
 		{
 			name:    "loadgen, reserved ports shrink the range",
 			sysctls: with(tunedSysctls(), "net.ipv4.ip_local_reserved_ports", "1024-40000"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 30000, Role: Loadgen},
 			want:   map[string]want{"net.ipv4.ip_local_port_range": {Fail, "1024 65535", "25535 usable"}},
 		},
 		{
 			name:    "loadgen widening the range swallows the server port",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 60000, Role: Loadgen, Port: 8080},
 			want:   map[string]want{"net.ipv4.ip_local_reserved_ports": {Warn, "8080", "ip_local_reserved_ports=8080"}},
 		},
 		{
 			name:    "server port inside a widened range, other ports reserved",
 			sysctls: with(tunedSysctls(), "net.ipv4.ip_local_reserved_ports", "9000-9010,40000"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1000, Port: 8080},
 			want:   map[string]want{"net.ipv4.ip_local_reserved_ports": {Warn, "8080,9000-9010,40000", `"8080,9000-9010,40000"`}},
 		},
 		{
 			name:    "server port inside a reserved span",
 			sysctls: with(tunedSysctls(), "net.ipv4.ip_local_reserved_ports", "8000-8100"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1000, Port: 8080},
 			want:   map[string]want{"net.ipv4.ip_local_reserved_ports": {OK, "", ""}},
 		},
 		{
 			name:    "server port outside the stock range",
-			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: stockSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1000, Port: 8080},
 			want:   map[string]want{"net.ipv4.ip_local_reserved_ports": {OK, "", ""}},
 		},
 		{
 			name:    "conntrack in use and too small",
 			sysctls: with(stockSysctls(), "net.netfilter.nf_conntrack_count", "1200"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"net.netfilter.nf_conntrack_max": {Fail, "1250000", "1200 tracked now"}},
 		},
 		{
 			name:    "conntrack count unreadable counts as in use",
 			sysctls: with(stockSysctls(), "net.netfilter.nf_conntrack_count", "-"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"net.netfilter.nf_conntrack_max": {Fail, "1250000", ""}},
 		},
 		{
 			name:    "conntrack not loaded",
 			sysctls: with(stockSysctls(), "net.netfilter.nf_conntrack_max", "-", "net.netfilter.nf_conntrack_count", "-"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"net.netfilter.nf_conntrack_max": {OK, "", "not loaded"}},
 		},
 		{
 			name:    "missing sysctl and meminfo",
-			sysctls: with(stockSysctls(), "net.core.somaxconn", "-"), lim: highNoFile,
+			sysctls: with(stockSysctls(), "net.core.somaxconn", "-"), lim: highNoFile(),
 			target: Target{Conns: 1000},
 			want: map[string]want{
 				"net.core.somaxconn": {Warn, "", "run `myriad tune` on the host"},
@@ -190,19 +183,19 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "malformed sysctl",
-			sysctls: with(stockSysctls(), "net.ipv4.tcp_mem", "12 34"), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: with(stockSysctls(), "net.ipv4.tcp_mem", "12 34"), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1000},
 			want:   map[string]want{"net.ipv4.tcp_mem": {Warn, "", "want 3 values"}},
 		},
 		{
 			name:    "missing fs key",
-			sysctls: with(stockSysctls(), "fs.file-max", "-"), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: with(stockSysctls(), "fs.file-max", "-"), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1000},
 			want:   map[string]want{"fs.file-max": {Warn, "", "/proc/sys is mounted"}},
 		},
 		{
 			name:    "tcp_mem pressure too low but max enough",
-			sysctls: with(tunedSysctls(), "net.ipv4.tcp_mem", "100 200 2000000"), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: with(tunedSysctls(), "net.ipv4.tcp_mem", "100 200 2000000"), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"net.ipv4.tcp_mem": {Warn, "500000 1000000 2000000", ""}},
 		},
@@ -210,7 +203,7 @@ func TestCheck(t *testing.T) {
 			name: "large buffer minimum and default",
 			sysctls: with(tunedSysctls(), "net.ipv4.tcp_rmem", "8192 1048576 16777216",
 				"net.ipv4.tcp_wmem", "4096 524288 16777216"),
-			meminfo: meminfo24G, lim: highNoFile,
+			meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want: map[string]want{
 				"net.ipv4.tcp_rmem": {Warn, "4096 131072 16777216", ""},
@@ -219,7 +212,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "memory below idle cost",
-			sysctls: tunedSysctls(), meminfo: "MemAvailable: 2097152 kB\n", lim: highNoFile,
+			sysctls: tunedSysctls(), meminfo: "MemAvailable: 2097152 kB\n", lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want: map[string]want{
 				"MemAvailable": {Fail, "", "at most 441233 idle"},
@@ -228,61 +221,61 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "memory enough idle, not broadcasting",
-			sysctls: tunedSysctls(), meminfo: "MemAvailable: 6291456 kB\n", lim: highNoFile,
+			sysctls: tunedSysctls(), meminfo: "MemAvailable: 6291456 kB\n", lim: highNoFile(),
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"MemAvailable": {Warn, "", "broadcasts"}},
 		},
 		{
 			name:    "user bytes per conn raise the memory need",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile,
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(),
 			target: Target{Conns: 1_000_000, UserBytesPerConn: 32 << 10},
 			want:   map[string]want{"MemAvailable": {Fail, "", ""}},
 		},
 		{
 			name:    "GOMEMLIMIT malformed",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOMEMLIMIT=12G"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOMEMLIMIT=12G"},
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"GOMEMLIMIT": {Fail, "14GiB", "malformed"}},
 		},
 		{
 			name:    "GOMEMLIMIT below the heap",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOMEMLIMIT=512MiB"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOMEMLIMIT=512MiB"},
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"GOMEMLIMIT": {Fail, "14GiB", ""}},
 		},
 		{
 			name:    "GOMEMLIMIT above what the kernel leaves",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOMEMLIMIT=20GiB"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOMEMLIMIT=20GiB"},
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"GOMEMLIMIT": {Warn, "14GiB", ""}},
 		},
 		{
 			name:    "GOMEMLIMIT off counts as unset, first entry wins",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOMEMLIMIT=off", "GOMEMLIMIT=12GiB"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOMEMLIMIT=off", "GOMEMLIMIT=12GiB"},
 			target: Target{Conns: 1_000_000},
 			want:   map[string]want{"GOMEMLIMIT": {Warn, "14GiB", "unset"}},
 		},
 		{
 			name:    "GOGC off without a limit",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOGC=off"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOGC=off"},
 			target: Target{Conns: 1000},
 			want:   map[string]want{"GOGC": {Fail, "", ""}},
 		},
 		{
 			name:    "GOGC negative without a limit",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOGC=-1", "GOMEMLIMIT=off"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOGC=-1", "GOMEMLIMIT=off"},
 			target: Target{Conns: 1000},
 			want:   map[string]want{"GOGC": {Fail, "", ""}},
 		},
 		{
 			name:    "GOGC off with a limit",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOGC=off", goodEnv},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOGC=off", goodEnv},
 			target: Target{Conns: 1000},
 			want:   map[string]want{"GOGC": {OK, "", ""}},
 		},
 		{
 			name:    "GOGC malformed",
-			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile, environ: []string{"GOGC=fast"},
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOGC=fast"},
 			target: Target{Conns: 1000},
 			want:   map[string]want{"GOGC": {Warn, "", "GOGC=100"}},
 		},
@@ -341,7 +334,7 @@ func TestCheckRejectsInvalidTarget(t *testing.T) {
 }
 
 func TestCheckFillsDefaults(t *testing.T) {
-	h := fakeHost(t, stockSysctls(), meminfo24G, lowNoFile)
+	h := fakeHost(t, stockSysctls(), meminfo24G, lowNoFile())
 	r := mustCheck(t, h, Target{Conns: 10, Role: Loadgen})
 	got := r.Target
 	if got.Sources != 1 || got.Destinations != 1 || got.UserBytesPerConn != DefaultUserBytesPerConn {

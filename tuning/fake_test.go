@@ -112,3 +112,10 @@ func mustFind(t *testing.T, r Report, name string) Finding {
 	}
 	return f
 }
+
+// lowNoFile is the descriptor limit of the development host: far below a
+// million.
+func lowNoFile() Rlimit { return Rlimit{Soft: 19999, Hard: 20000} }
+
+// highNoFile is a limit that fits a million connections.
+func highNoFile() Rlimit { return Rlimit{Soft: 1048576, Hard: 1048576} }

@@ -86,7 +86,7 @@ func TestSysctlConf(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := fakeHost(t, tc.sysctls, meminfo24G, highNoFile)
+			h := fakeHost(t, tc.sysctls, meminfo24G, highNoFile())
 			r := mustCheck(t, h, tc.target)
 			conf := SysctlConf(r)
 			got := parseSysctlConf(t, conf)
@@ -116,7 +116,7 @@ func TestSysctlConf(t *testing.T) {
 			for k, v := range parseSysctlConf(t, conf) {
 				fixed[k] = v
 			}
-			r2 := mustCheck(t, fakeHost(t, fixed, meminfo24G, highNoFile), tc.target)
+			r2 := mustCheck(t, fakeHost(t, fixed, meminfo24G, highNoFile()), tc.target)
 			for _, f := range r2.Shortfalls() {
 				if f.Key != "" {
 					t.Errorf("after installing the file, %s still %s: %s (needs %s)", f.Key, f.Severity, f.Current, f.Needed)
@@ -141,7 +141,7 @@ func TestSystemdDropIn(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := mustCheck(t, fakeHost(t, stockSysctls(), tc.meminfo, lowNoFile), tc.target)
+			r := mustCheck(t, fakeHost(t, stockSysctls(), tc.meminfo, lowNoFile()), tc.target)
 			content := SystemdDropIn(r)
 			if !strings.HasPrefix(content, "# "+tc.path+"\n") || DropInPath(tc.target.Role) != tc.path {
 				t.Errorf("path %q not named first:\n%s", tc.path, content)

@@ -34,7 +34,8 @@ type Finding struct {
 }
 
 // Report is the result of Check: one Finding per setting, in a stable
-// order (descriptors, queues, ports, memory, Go runtime).
+// order (descriptors, queues, ports, memory, Go runtime). It is a plain
+// value; its methods only read it and may be called from any goroutine.
 type Report struct {
 	// Target is the target as checked, with defaults filled in.
 	Target Target

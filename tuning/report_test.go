@@ -52,7 +52,7 @@ func TestShortfallsAndWorst(t *testing.T) {
 // TestWriteTextAlignsColumns checks that every row of the table starts its
 // columns at the same offsets as the header, whatever the value widths.
 func TestWriteTextAlignsColumns(t *testing.T) {
-	h := fakeHost(t, stockSysctls(), meminfo24G, lowNoFile)
+	h := fakeHost(t, stockSysctls(), meminfo24G, lowNoFile())
 	r := mustCheck(t, h, Target{Conns: 1_000_000, Port: 8080})
 	text := r.String()
 	head, body, ok := strings.Cut(text, "STATUS")

@@ -48,6 +48,13 @@ func Check(h Host, t Target) (Report, error) {
 	r.Findings = append(r.Findings, c.finTimeout(), c.maxOrphans(), c.conntrack())
 	r.Findings = append(r.Findings, c.tcpMem(), c.sockBuf("net.ipv4.tcp_rmem", 131072), c.sockBuf("net.ipv4.tcp_wmem", 16384))
 	r.Findings = append(r.Findings, c.memory(), c.goMemLimit(r.MemLimit), c.goGC())
+	for i, f := range r.Findings {
+		if f.Key != "" && f.Severity == OK && f.Want == "" {
+			// Pin what already works, so a file written from this report
+			// keeps it across a reboot even if it was set by hand.
+			r.Findings[i].Want, _ = readSysctl(h.Root, f.Key)
+		}
+	}
 	return r, nil
 }
 

@@ -61,12 +61,21 @@ func (c checker) portRange() Finding {
 		return f
 	}
 	f.Severity = Fail
-	f.Want = "1024 65535"
-	f.Fix = sysctlFix(key, f.Want)
+	if v[0] > 1024 || v[1] < 65535 {
+		f.Want = "1024 65535"
+		f.Fix = sysctlFix(key, f.Want)
+	}
 	if perPair > MaxEphemeralPorts {
 		src := ceilDiv(int64(t.Conns), MaxEphemeralPorts*int64(t.Destinations))
 		f.Needed = fmt.Sprintf("%d conns need >= %d source addresses (at most %d ports each)", t.Conns, src, MaxEphemeralPorts)
-		f.Fix += fmt.Sprintf("\nand dial from >= %d source addresses (any of 127.0.0.0/8 on loopback, bound with IP_BIND_ADDRESS_NO_PORT), then check again with --sources %d", src, src)
+		more := fmt.Sprintf("dial from >= %d source addresses (any of 127.0.0.0/8 on loopback, bound with IP_BIND_ADDRESS_NO_PORT), then check again with --sources %d", src, src)
+		if f.Fix == "" {
+			f.Fix = more
+		} else {
+			f.Fix += "\nand " + more
+		}
+	} else if f.Fix == "" {
+		f.Fix = "unreserve ports inside the range, or dial from more source addresses"
 	}
 	return f
 }

@@ -6,34 +6,43 @@ import (
 )
 
 // SysctlConf returns the content of a sysctl.d file (for SysctlFile) that
-// makes the host pass every sysctl finding of r. Each shortfall becomes a
-// "key = value" line preceded by its reason and old value; settings that are
-// already enough appear only as comments, so the file never lowers them.
-// Non-sysctl findings (limits, memory, Go runtime) are not included: see
-// SystemdDropIn.
+// makes the host pass every sysctl finding of r, and keeps passing after a
+// reboot. Each shortfall becomes a "key = value" line preceded by its
+// reason and old value; settings that are already enough are pinned at
+// their current value, which may have been set by hand and would otherwise
+// be lost at boot. Shortfalls no sysctl fixes (too few source addresses)
+// are listed as comments. Non-sysctl findings are left to SystemdDropIn.
 func SysctlConf(r Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n", SysctlFile)
 	fmt.Fprintf(&b, "# Written by `myriad tune` for %d connections in one process, role %s.\n", r.Target.Conns, r.Target.Role)
 	b.WriteString("# Load it now with `sysctl --system`; systemd-sysctl loads it at boot.\n")
-	var ok []Finding
+	var ok, unfixable []Finding
 	for _, f := range r.Findings {
-		if f.Key == "" {
-			continue
-		}
-		if f.Severity == OK || f.Want == "" {
+		switch {
+		case f.Key == "":
+		case f.Want == "" && f.Severity != OK:
+			unfixable = append(unfixable, f)
+		case f.Want == "":
+		case f.Severity == OK:
 			ok = append(ok, f)
-			continue
+		default:
+			b.WriteString("\n")
+			writeComment(&b, f.Why)
+			fmt.Fprintf(&b, "# was: %s; needed: %s\n", f.Current, f.Needed)
+			fmt.Fprintf(&b, "%s = %s\n", f.Key, f.Want)
 		}
-		b.WriteString("\n")
-		writeComment(&b, f.Why)
-		fmt.Fprintf(&b, "# was: %s; needed: %s\n", f.Current, f.Needed)
-		fmt.Fprintf(&b, "%s = %s\n", f.Key, f.Want)
 	}
 	if len(ok) > 0 {
-		b.WriteString("\n# Checked and already enough, left as they are:\n")
+		b.WriteString("\n# Already enough; pinned at their current values so a reboot keeps them.\n")
 		for _, f := range ok {
-			fmt.Fprintf(&b, "#   %s is %s (needed: %s)\n", f.Key, f.Current, f.Needed)
+			fmt.Fprintf(&b, "%s = %s\n", f.Key, f.Want)
+		}
+	}
+	if len(unfixable) > 0 {
+		b.WriteString("\n# Short, but no sysctl value fixes it:\n")
+		for _, f := range unfixable {
+			fmt.Fprintf(&b, "#   %s is %s (needed: %s): %s\n", f.Key, f.Current, f.Needed, strings.ReplaceAll(f.Fix, "\n", "; "))
 		}
 	}
 	return b.String()

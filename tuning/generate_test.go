@@ -82,7 +82,8 @@ func TestSysctlConf(t *testing.T) {
 		{"stock host, 1M server", stockSysctls(), Target{Conns: 1_000_000, Port: 8080}},
 		{"stock host, 1M loadgen over 16 sources", stockSysctls(), Target{Conns: 1_000_000, Role: Loadgen, Port: 8080, Sources: 16}},
 		{"large buffers", with(stockSysctls(), "net.ipv4.tcp_rmem", "65536 1048576 16777216"), Target{Conns: 200_000}},
-		{"tuned host writes nothing", tunedSysctls(), Target{Conns: 1_000_000, Port: 8080}},
+		{"tuned host pins its values", tunedSysctls(), Target{Conns: 1_000_000, Port: 8080}},
+		{"too few sources is not a sysctl", tunedSysctls(), Target{Conns: 1_000_000, Role: Loadgen, Sources: 2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,14 +97,14 @@ func TestSysctlConf(t *testing.T) {
 					if _, ok := got[f.Name]; ok {
 						t.Errorf("non-sysctl %s in the file", f.Name)
 					}
-				case f.Severity != OK && f.Want != "":
+				case f.Want != "":
 					if got[f.Key] != f.Want {
 						t.Errorf("%s = %q in the file, want %q", f.Key, got[f.Key], f.Want)
 					}
 					delete(got, f.Key)
 				default:
 					if _, ok := got[f.Key]; ok {
-						t.Errorf("%s is already enough but the file sets it", f.Key)
+						t.Errorf("%s has no value to write but the file sets it", f.Key)
 					}
 				}
 			}
@@ -118,8 +119,13 @@ func TestSysctlConf(t *testing.T) {
 			}
 			r2 := mustCheck(t, fakeHost(t, fixed, meminfo24G, highNoFile()), tc.target)
 			for _, f := range r2.Shortfalls() {
-				if f.Key != "" {
+				if before, _ := r.Finding(f.Name); f.Key != "" && before.Want != "" {
 					t.Errorf("after installing the file, %s still %s: %s (needs %s)", f.Key, f.Severity, f.Current, f.Needed)
+				}
+			}
+			for _, f := range r.Shortfalls() {
+				if f.Key != "" && f.Want == "" && !strings.Contains(conf, "#   "+f.Key+" is ") {
+					t.Errorf("unfixable %s not mentioned in the file", f.Key)
 				}
 			}
 		})

@@ -22,7 +22,8 @@ type Finding struct {
 	Needed string
 	// Want is a value that satisfies the check, in the syntax its file
 	// takes (sysctl syntax for sysctls). It never lowers a setting that is
-	// already larger than needed. Empty when there is nothing to write.
+	// already larger than needed; for an OK sysctl it is the current value,
+	// so a generated file can pin it. Empty when no value would help.
 	Want string
 	// Severity grades the shortfall; OK means none.
 	Severity Severity

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/myriadws/myriad/loadgen"
+)
+
+// config is what the command line says: a plan plus what to do around it.
+type config struct {
+	urls        stringList
+	sources     sourceList
+	serverPIDs  intList
+	conns       int
+	rate        float64
+	ramp        time.Duration
+	duration    time.Duration
+	retries     int
+	handshake   time.Duration
+	closeWait   time.Duration
+	settle      time.Duration
+	size        int
+	msgRate     float64
+	dialWorkers int
+	loops       int
+	procs       int
+	jsonPath    string
+	quiet       bool
+}
+
+// newFlagSet defines the scenario flags. Errors are returned, not printed
+// twice: the caller reports them.
+func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("myriad-loadgen", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Var(&cfg.urls, "url", "target `ws://host:port/path`; repeat for several targets (connections go round-robin)")
+	fs.IntVar(&cfg.conns, "conns", 1000, "connections to open (churn: connections open at steady state)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "new connections per second, on a fixed schedule; 0 = as fast as the dial workers go")
+	fs.DurationVar(&cfg.ramp, "ramp", 0, "raise the connect rate linearly from 0 to --rate over this time")
+	fs.DurationVar(&cfg.duration, "duration", loadgen.DefaultDuration, "how long to hold (idle), send (echo) or keep opening (churn)")
+	fs.IntVar(&cfg.retries, "retries", 0, "retries per failed connection attempt")
+	fs.DurationVar(&cfg.handshake, "handshake-timeout", loadgen.DefaultHandshakeTimeout, "limit on TCP connect plus WebSocket upgrade")
+	fs.DurationVar(&cfg.closeWait, "close-timeout", loadgen.DefaultCloseTimeout, "wait for the server's close reply (and echo drain) before giving up")
+	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle: wait after connecting before sampling memory")
+	fs.Var(&cfg.sources, "source", "local source `addresses`: list or range (127.0.0.2-127.0.0.40); repeatable")
+	fs.IntVar(&cfg.procs, "procs", 1, "worker processes to spread connections over (each has its own fd limit)")
+	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable")
+	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16)")
+	fs.Float64Var(&cfg.msgRate, "msg-rate", loadgen.DefaultMsgRate, "echo: messages per second per connection")
+	fs.IntVar(&cfg.dialWorkers, "dial-workers", loadgen.DefaultDialWorkers, "concurrent dials per process")
+	fs.IntVar(&cfg.loops, "loops", 0, "event loops per process (default: GOMAXPROCS)")
+	fs.StringVar(&cfg.jsonPath, "json", "", "also write the report as JSON to `file`")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
+	return fs
+}
+
+func (cfg *config) plan(scenario string) loadgen.Plan {
+	return loadgen.Plan{
+		Scenario:         scenario,
+		Targets:          cfg.urls,
+		Conns:            cfg.conns,
+		Rate:             cfg.rate,
+		Ramp:             cfg.ramp,
+		Duration:         cfg.duration,
+		Retries:          cfg.retries,
+		HandshakeTimeout: cfg.handshake,
+		CloseTimeout:     cfg.closeWait,
+		Settle:           cfg.settle,
+		Sources:          cfg.sources,
+		Size:             cfg.size,
+		MsgRate:          cfg.msgRate,
+		DialWorkers:      cfg.dialWorkers,
+		Loops:            cfg.loops,
+		ServerPIDs:       cfg.serverPIDs,
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// intList is a repeatable integer flag.
+type intList []int
+
+func (l *intList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *intList) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q is not a process id", v)
+	}
+	*l = append(*l, n)
+	return nil
+}
+
+// sourceList is a repeatable flag of address lists and ranges.
+type sourceList []netip.Addr
+
+func (l *sourceList) String() string {
+	parts := make([]string, len(*l))
+	for i, a := range *l {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *sourceList) Set(v string) error {
+	addrs, err := loadgen.ParseSources(v)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, addrs...)
+	return nil
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/myriadws/myriad/loadgen"
+)
+
+// workerCommand is the hidden subcommand a worker process runs under
+// --procs. It is not listed in help: it speaks JSON on stdin and stdout.
+const workerCommand = "__worker"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitRun   = 1 // the run could not be done
+	exitUsage = 2 // the command line is wrong
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs passed in, so tests can call it.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "myriad-loadgen: missing scenario")
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	case "merge":
+		return runMerge(args[1:], stdout, stderr)
+	case workerCommand:
+		return runWorker(stdin, stdout, stderr)
+	}
+	name := args[0]
+	if strings.HasPrefix(name, "-") {
+		fmt.Fprintf(stderr, "myriad-loadgen: the scenario comes first, before %s; run 'myriad-loadgen help'\n", name)
+		return exitUsage
+	}
+	sc, err := loadgen.NewScenario(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad-loadgen: %v; run 'myriad-loadgen help'\n", err)
+		return exitUsage
+	}
+	var cfg config
+	fs := newFlagSet(&cfg, io.Discard)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "myriad-loadgen: %v; run 'myriad-loadgen help'\n", err)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "myriad-loadgen: unexpected argument %q; run 'myriad-loadgen help'\n", fs.Arg(0))
+		return exitUsage
+	}
+	if cfg.procs < 1 {
+		fmt.Fprintln(stderr, "myriad-loadgen: --procs must be at least 1")
+		return exitUsage
+	}
+	plan := cfg.plan(name)
+	if err := plan.Validate(); err != nil {
+		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+		return exitUsage
+	}
+	if err := sc.Check(plan); err != nil {
+		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+		return exitUsage
+	}
+
+	log := newLogger(stderr)
+	defer func() { _ = log.Sync() }()
+	if err := raiseNoFile(); err != nil {
+		log.Warn("raising RLIMIT_NOFILE", zap.Error(err))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	pr := &progressPrinter{w: stderr, quiet: cfg.quiet}
+	opts := loadgen.Options{
+		Logger:   log,
+		Progress: pr.print,
+		Warn:     func(w string) { fmt.Fprintf(stderr, "warning: %s\n", w) },
+	}
+	var rep *loadgen.Report
+	if cfg.procs > 1 {
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen: finding my own executable for --procs: %v\n", err)
+			return exitRun
+		}
+		rep, err = loadgen.RunProcs(ctx, plan, cfg.procs, loadgen.Workers{Exe: exe, Args: []string{workerCommand}, Stderr: stderr}, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+			return exitRun
+		}
+	} else {
+		rep, err = loadgen.Run(ctx, plan, sc, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+			return exitRun
+		}
+	}
+	return writeReport(rep, cfg.jsonPath, stdout, stderr)
+}
+
+func writeReport(rep *loadgen.Report, jsonPath string, stdout, stderr io.Writer) int {
+	fmt.Fprintln(stdout)
+	if err := rep.WriteTable(stdout); err != nil {
+		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+		return exitRun
+	}
+	if jsonPath != "" {
+		if err := rep.WriteFile(jsonPath); err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen: writing %s: %v\n", jsonPath, err)
+			return exitRun
+		}
+	}
+	return exitOK
+}
+
+// runMerge merges JSON reports: myriad-loadgen merge a.json b.json [--json out].
+func runMerge(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	jsonPath := fs.String("json", "", "write the merged report as JSON to `file`")
+	// Files and flags may come in any order.
+	var files []string
+	for rest := args; len(rest) > 0; {
+		if err := fs.Parse(rest); err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen merge: %v\n", err)
+			return exitUsage
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			files = append(files, rest[0])
+			rest = rest[1:]
+		}
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "myriad-loadgen merge: give the JSON reports to merge")
+		return exitUsage
+	}
+	var reps []*loadgen.Report
+	for _, f := range files {
+		r, err := loadgen.ReadReportFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen merge: %v\n", err)
+			return exitRun
+		}
+		reps = append(reps, r)
+	}
+	return writeReport(loadgen.Merge(reps...), *jsonPath, stdout, stderr)
+}
+
+// runWorker is the hidden worker mode of --procs.
+func runWorker(stdin io.Reader, stdout, stderr io.Writer) int {
+	log := newLogger(stderr).With(zap.Int("worker_pid", os.Getpid()))
+	defer func() { _ = log.Sync() }()
+	if err := raiseNoFile(); err != nil {
+		log.Warn("raising RLIMIT_NOFILE", zap.Error(err))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := loadgen.ServeWorker(ctx, stdin, stdout, log); err != nil {
+		log.Error("worker failed", zap.Error(err))
+		return exitRun
+	}
+	return exitOK
+}
+
+// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit: every socket
+// is a descriptor, and the soft default (often 1024) is far too low.
+func raiseNoFile() error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	if rl.Cur >= rl.Max {
+		return nil
+	}
+	rl.Cur = rl.Max
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+}
+
+func newLogger(w io.Writer) *zap.Logger {
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.EncodeLevel = zapcore.CapitalLevelEncoder
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
+	return zap.New(core)
+}
+
+// progressPrinter writes one progress line per snapshot.
+type progressPrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool
+	prev  loadgen.Progress
+}
+
+func (p *progressPrinter) print(cur loadgen.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.quiet {
+		fmt.Fprintln(p.w, loadgen.FormatProgress(p.prev, cur))
+	}
+	if cur.Elapsed-p.prev.Elapsed >= 0.5 {
+		p.prev = cur // the base for rates
+	}
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString(`myriad-loadgen: event-loop WebSocket load generator
+
+usage:
+  myriad-loadgen SCENARIO --url ws://host:port/path [--url ...] --conns N [flags]
+  myriad-loadgen merge a.json b.json ... [--json merged.json]
+  myriad-loadgen help
+
+scenarios:
+`)
+	for _, si := range loadgen.Scenarios() {
+		fmt.Fprintf(&b, "  %-6s %s\n", si.Name, si.Summary)
+	}
+	b.WriteString("\nflags:\n")
+	var cfg config
+	var defs strings.Builder
+	fs := newFlagSet(&cfg, &defs)
+	fs.PrintDefaults()
+	// The flag package prints one dash; both work, the docs use two.
+	for _, line := range strings.SplitAfter(defs.String(), "\n") {
+		if strings.HasPrefix(line, "  -") {
+			line = "  --" + line[3:]
+		}
+		b.WriteString(line)
+	}
+	b.WriteString(`
+A progress line goes to stderr every second; the report goes to stdout as a
+table and, with --json, to a file. Failed attempts are counted by cause
+(refused, timeout, http_NNN, reset, ports, fds, protocol, other).
+
+examples:
+  myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 19000 --rate 5000 --duration 30s --server-pid 1234
+  myriad-loadgen echo --url ws://127.0.0.1:8080/echo --conns 1000 --msg-rate 10 --size 64 --duration 30s --json echo.json
+  myriad-loadgen churn --url ws://127.0.0.1:8080/echo --conns 500 --rate 1000 --duration 20s
+  myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 60000 --procs 4 --source 127.0.0.2-127.0.0.9
+`)
+	_, _ = io.WriteString(w, b.String())
+}

@@ -1,0 +1,41 @@
+// Package loadgen is an event-loop WebSocket load generator: it opens,
+// holds and drives tens of thousands of client connections per process
+// against myriad or any other WebSocket server, and reports what it saw.
+//
+// # Shape
+//
+// A Session owns one gnet client reactor. A bounded pool of dial workers
+// (Plan.DialWorkers, never one goroutine per connection) dials with
+// net.Dialer and enrolls each socket into the reactor; from then on the
+// connection belongs to its event loop. The handshake request is written from
+// OnOpen, the 101 response is parsed from gnet's input buffer (partial input
+// is normal), and every frame is read and written on the loop with package
+// frame. Per-connection state is one small Conn struct stored with
+// SetContext: there is no goroutine, timer or buffer per idle connection.
+// Time-driven work (handshake timeouts, close timeouts, scheduled sends,
+// connection lifetimes) lives in a timing wheel per event loop that a single
+// pacer goroutine advances by running a task on each loop.
+//
+// # Scenarios
+//
+// A Scenario drives a Session through its phases (Connect, Settle, Hold,
+// Each) and may implement ConnHandler to act on each connection's events on
+// the loop. idle, echo and churn are built in; Scenarios lists them. New
+// scenarios register their own counters and latency histograms with the
+// Session so they appear in reports without any change to the report format.
+//
+// # Results
+//
+// A Report holds counters, failures by cause, drops by cause, latency
+// histograms (HDR, microseconds, exported as hdrhistogram snapshots so they
+// can be merged exactly), memory samples and warnings. Reports from several
+// processes or hosts merge with Merge. Progress snapshots are produced about
+// once a second while a run is going.
+//
+// # Several processes
+//
+// One process may hold only as many sockets as RLIMIT_NOFILE allows.
+// RunProcs re-executes the binary as N workers, each running its share of
+// the plan with ServeWorker and streaming progress and its final report as
+// JSON lines; the parent merges them.
+package loadgen

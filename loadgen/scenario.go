@@ -1,0 +1,96 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gobwas/ws"
+)
+
+// Scenario is one kind of load. Drive runs in its own goroutine and uses
+// the Session's phases (Connect, Settle, Hold, Each, ...) to shape the run;
+// the Session closes whatever is still open when Drive returns. A scenario
+// that needs to act on each connection also implements ConnHandler.
+//
+// A new scenario (for example broadcast: subscribers on a topic, a
+// publisher posting to an HTTP API, messages carrying a sequence number and
+// a send timestamp) needs only this: Drive connects the subscribers and runs
+// the publisher for Plan.Duration; Message parses each delivery, records
+// its latency into a Recorder from Session.Recorder("delivery") and counts
+// gaps with Conn.Expect in a Counter from Session.Counter. Add it to
+// Scenarios and it is on the command line, in reports and in merges.
+type Scenario interface {
+	// Name is the scenario's word on the command line.
+	Name() string
+	// Check reports a plan the scenario cannot run, before anything starts.
+	Check(p Plan) error
+	// Drive runs the scenario. It returns when the scenario is done or ctx
+	// ends; every Connect it started must have returned.
+	Drive(ctx context.Context, s *Session) error
+}
+
+// ConnHandler receives a scenario's per-connection events. Every method
+// runs on the connection's event loop: it must not block, and it may use c
+// and any Conn of the same loop freely.
+type ConnHandler interface {
+	// Upgraded is called once the 101 response has been checked.
+	Upgraded(c *Conn, now int64)
+	// Message is called for each complete data message (fragments are
+	// joined). payload is valid only during the call.
+	Message(c *Conn, op ws.OpCode, payload []byte, now int64)
+	// Tick is called at or after the time given to Conn.Schedule (within
+	// about a Plan.Tick), with the current time.
+	Tick(c *Conn, now int64)
+	// Dropped is called when the server or the network ended an open
+	// connection, with the drop cause.
+	Dropped(c *Conn, cause string)
+}
+
+// NopHandler implements ConnHandler with methods that do nothing, to embed
+// in scenarios that need only some of them.
+type NopHandler struct{}
+
+// Upgraded implements ConnHandler.
+func (NopHandler) Upgraded(*Conn, int64) {}
+
+// Message implements ConnHandler.
+func (NopHandler) Message(*Conn, ws.OpCode, []byte, int64) {}
+
+// Tick implements ConnHandler.
+func (NopHandler) Tick(*Conn, int64) {}
+
+// Dropped implements ConnHandler.
+func (NopHandler) Dropped(*Conn, string) {}
+
+// ScenarioInfo describes a scenario for the command line.
+type ScenarioInfo struct {
+	Name    string
+	Summary string
+	New     func() Scenario
+}
+
+// Scenarios lists the built-in scenarios. It returns a new slice on each
+// call: there is no registry to mutate.
+func Scenarios() []ScenarioInfo {
+	list := []ScenarioInfo{
+		{Name: "idle", Summary: "open --conns connections, hold them for --duration, answer pings, count drops; memory per connection", New: func() Scenario { return new(Idle) }},
+		{Name: "echo", Summary: "each connection sends --size byte messages at --msg-rate on a fixed schedule; round-trip latency", New: func() Scenario { return new(Echo) }},
+		{Name: "churn", Summary: "open connections at --rate for --duration, each living --conns/--rate seconds; connect latency and failures", New: func() Scenario { return new(Churn) }},
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
+}
+
+// NewScenario returns the built-in scenario called name.
+func NewScenario(name string) (Scenario, error) {
+	var names []string
+	for _, si := range Scenarios() {
+		if si.Name == name {
+			return si.New(), nil
+		}
+		names = append(names, si.Name)
+	}
+	return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(names, ", "))
+}

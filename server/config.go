@@ -25,6 +25,8 @@ const (
 	DefaultDrainTimeout     = 30 * time.Second
 	DefaultMaxOutbound      = 4 << 20
 	DefaultReadBufferSize   = 64 << 10
+	DefaultMemoryRelease    = 10 * time.Second
+	DefaultMemoryBurst      = 1000
 
 	// maxHeaderBytesLimit keeps the handshake scan offset within a uint16
 	// in the session.
@@ -71,6 +73,12 @@ type Config struct {
 	// accepted sockets when positive; 0 leaves the kernel's autotuning on.
 	SocketRecvBuffer int
 	SocketSendBuffer int
+	// MemoryRelease is how long accepts must pause after a burst of
+	// MemoryReleaseBurst connections before the server returns freed heap
+	// pages to the OS (see memoryReleaser). Negative disables it.
+	MemoryRelease time.Duration
+	// MemoryReleaseBurst is the number of accepts that count as a burst.
+	MemoryReleaseBurst int
 	// Routes maps request paths to applications. Nil mounts Echo on /echo.
 	Routes map[string]Handler
 	// Logger receives the server's logs. Nil discards them.
@@ -111,6 +119,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadBufferSize == 0 {
 		c.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.MemoryRelease == 0 {
+		c.MemoryRelease = DefaultMemoryRelease
+	}
+	if c.MemoryReleaseBurst == 0 {
+		c.MemoryReleaseBurst = DefaultMemoryBurst
 	}
 	if c.Routes == nil {
 		c.Routes = map[string]Handler{"/echo": Echo{}}
@@ -158,6 +172,9 @@ func (c Config) Validate() error {
 	}
 	if c.SocketRecvBuffer < 0 || c.SocketSendBuffer < 0 {
 		errs = append(errs, errors.New("socket buffer sizes must not be negative"))
+	}
+	if c.MemoryReleaseBurst < 0 {
+		errs = append(errs, fmt.Errorf("memory-release-burst must not be negative, got %d", c.MemoryReleaseBurst))
 	}
 	if len(c.Routes) > 255 {
 		errs = append(errs, fmt.Errorf("at most 255 routes, got %d", len(c.Routes)))

@@ -99,7 +99,9 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 // its own timing wheel, since Conns may be touched only by their loop.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.srv
+	var accepted uint64
 	for _, l := range s.loops {
+		accepted += l.stats.accepted.Load()
 		el := l.eventLoop()
 		if el == nil || !l.sweeping.CompareAndSwap(false, true) {
 			continue
@@ -108,6 +110,7 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 			l.sweeping.Store(false)
 		}
 	}
+	s.mem.observe(accepted, time.Now())
 	return s.tick, gnet.None
 }
 

@@ -36,6 +36,8 @@ type Server struct {
 	open     atomic.Int64 // TCP connections, handshaking or upgraded
 	upgraded atomic.Int64 // WebSocket connections
 
+	mem memoryReleaser
+
 	draining atomic.Bool
 	stopping atomic.Bool
 	serving  atomic.Bool
@@ -75,6 +77,7 @@ func New(cfg Config) (*Server, error) {
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
 	s.closeMs = cfg.CloseTimeout.Milliseconds()
 	s.tick = tickFor(cfg)
+	s.mem = memoryReleaser{quiet: cfg.MemoryRelease, minBurst: uint64(cfg.MemoryReleaseBurst), changedAt: s.start}
 	now := s.nowMs()
 	s.loops = make([]*loop, cfg.Loops)
 	for i := range s.loops {

@@ -20,6 +20,7 @@ type Stats struct {
 	IdleTimeouts      uint64 `json:"idle_timeouts"`
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
 	CloseTimeouts     uint64 `json:"close_timeouts"`
+	MemoryReleases    uint64 `json:"memory_releases"`
 	Draining          bool   `json:"draining"`
 }
 
@@ -29,6 +30,8 @@ func (s *Server) Stats() Stats {
 		Open:     s.open.Load(),
 		Upgraded: s.upgraded.Load(),
 		Draining: s.draining.Load(),
+
+		MemoryReleases: s.mem.releases.Load(),
 	}
 	for _, l := range s.loops {
 		ls := &l.stats

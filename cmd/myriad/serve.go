@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/myriadws/myriad/server"
+)
+
+// options are the command line of the server.
+type options struct {
+	cfg       server.Config
+	multicore bool
+	logLevel  string
+	logFormat string
+	version   bool
+}
+
+// newFlagSet declares every server flag on a fresh FlagSet bound to o.
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("myriad", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &o.cfg
+	c.MaxMessage = server.DefaultMaxMessage
+	c.MaxHeaderBytes = server.DefaultMaxHeaderBytes
+	c.MaxOutbound = server.DefaultMaxOutbound
+	c.ReadBufferSize = server.DefaultReadBufferSize
+
+	fs.StringVar(&c.Addr, "addr", server.DefaultAddr, "WebSocket listen address")
+	fs.BoolVar(&o.multicore, "multicore", true, "one event loop per CPU (false: a single loop)")
+	fs.IntVar(&c.Loops, "loops", 0, "number of event loops (0: one per CPU when --multicore)")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections, 0 for no limit; upgrades past it get 503")
+	fs.Var(byteSize{p64: &c.MaxMessage}, "max-message", "largest message payload (e.g. 1MiB); larger closes with 1009")
+	fs.Var(byteSize{p: &c.MaxHeaderBytes}, "max-header-bytes", "largest upgrade request head; larger gets 431")
+	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", server.DefaultHandshakeTimeout, "time allowed from accept to a complete upgrade request")
+	fs.DurationVar(&c.PingInterval, "ping-interval", server.DefaultPingInterval, "ping a connection silent this long (negative: never)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection silent this long (negative: never)")
+	fs.DurationVar(&c.CloseTimeout, "close-timeout", server.DefaultCloseTimeout, "wait this long for the peer's close frame")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGINT/SIGTERM, spread Close 1001 over this long and wait")
+	fs.Var(byteSize{p: &c.MaxOutbound}, "max-outbound", "bytes queued per connection before it is closed as a slow consumer")
+	fs.Var(byteSize{p: &c.ReadBufferSize}, "read-buffer", "read buffer per event loop (shared by its connections)")
+	fs.Var(byteSize{p: &c.SocketRecvBuffer}, "socket-rcvbuf", "SO_RCVBUF for accepted sockets (0: kernel autotuning)")
+	fs.Var(byteSize{p: &c.SocketSendBuffer}, "socket-sndbuf", "SO_SNDBUF for accepted sockets (0: kernel autotuning)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return fs
+}
+
+// parseOptions reads MYRIAD_* variables, then the command line over them.
+func parseOptions(args []string, env func(string) (string, bool), stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o, stderr)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "MYRIAD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := env(name); ok && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("invalid value %q for %s: %v", v, name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flag.ErrHelp
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags only; see myriad -h)", fs.Arg(0))
+	}
+	if !o.multicore && o.cfg.Loops == 0 {
+		o.cfg.Loops = 1
+	}
+	if o.logFormat != "json" && o.logFormat != "console" {
+		return nil, fmt.Errorf("invalid --log-format %q: want json or console", o.logFormat)
+	}
+	if _, err := zapcore.ParseLevel(o.logLevel); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	return o, nil
+}
+
+func newLogger(o *options, stderr io.Writer) *zap.Logger {
+	lvl, _ := zapcore.ParseLevel(o.logLevel)
+	ec := zap.NewProductionEncoderConfig()
+	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if o.logFormat == "console" {
+		ec.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(stderr)), lvl))
+}
+
+// serve runs the server until a signal drains it. The first signal starts
+// a graceful drain; a second one exits at once.
+func serve(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	o, err := parseOptions(args, env, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
+	if err := o.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "myriad: invalid configuration: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 2
+	}
+	log := newLogger(o, stderr)
+	defer func() { _ = log.Sync() }()
+	o.cfg.Logger = log
+	hostChecks(log, o.cfg)
+
+	srv, err := server.New(o.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve() }()
+
+	select {
+	case err := <-serveErr:
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
+			return 1
+		}
+		return 0
+	case <-srv.Ready():
+	}
+	log.Info("myriad started", zap.String("version", versionString()), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
+
+	select {
+	case err := <-serveErr:
+		if err != nil {
+			log.Error("server stopped", zap.Error(err))
+			return 1
+		}
+		return 0
+	case sig := <-sigs:
+		log.Info("signal received, draining; send it again to exit at once", zap.Stringer("signal", sig))
+	case <-ctx.Done():
+	}
+
+	drained := make(chan int64, 1)
+	go func() {
+		left, _ := srv.Drain(context.Background())
+		drained <- left
+	}()
+	select {
+	case left := <-drained:
+		<-serveErr
+		if left > 0 {
+			log.Warn("drain timeout: connections closed without a close handshake", zap.Int64("connections", left))
+		}
+		log.Info("stopped")
+		return 0
+	case sig := <-sigs:
+		log.Warn("second signal: exiting without draining", zap.Stringer("signal", sig))
+		return 1
+	case <-time.After(o.cfg.DrainTimeout + 15*time.Second):
+		log.Error("drain did not finish; exiting")
+		return 1
+	}
+}
+
+// versionString reports the module version and VCS revision the binary was
+// built from.
+func versionString() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return "myriad " + v + rev + " " + runtime.Version()
+}

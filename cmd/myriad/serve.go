@@ -52,6 +52,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(byteSize{p: &c.ReadBufferSize}, "read-buffer", "read buffer per event loop (shared by its connections)")
 	fs.Var(byteSize{p: &c.SocketRecvBuffer}, "socket-rcvbuf", "SO_RCVBUF for accepted sockets (0: kernel autotuning)")
 	fs.Var(byteSize{p: &c.SocketSendBuffer}, "socket-sndbuf", "SO_SNDBUF for accepted sockets (0: kernel autotuning)")
+	fs.DurationVar(&c.MemoryRelease, "memory-release", server.DefaultMemoryRelease, "return freed memory to the OS after accepts pause this long following a burst (negative: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,9 +21,6 @@ func main() {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	os.Exit(run(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, sigs))
 }
-
-// errUsage marks errors already reported with usage text.
-var errUsage = errors.New("usage")
 
 // run is the whole program, minus process globals, so tests can drive it.
 // It returns the exit code.

@@ -75,11 +75,16 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 	if envErr != nil {
 		return nil, envErr
 	}
+	// Parse quietly: a mistake gets one line, not the whole usage text.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "usage: myriad [flags] | myriad tune [flags] | myriad version\n\nEvery flag can also be set as MYRIAD_<NAME> (for example MYRIAD_MAX_CONNS).")
+			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
-		return nil, errUsage
+		return nil, fmt.Errorf("%v (see myriad -h)", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see myriad -h)", fs.Arg(0))
@@ -117,8 +122,6 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errUsage):
-		return 2
 	case err != nil:
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2

@@ -70,7 +70,7 @@ func TestParseOptions(t *testing.T) {
 			},
 		},
 		{name: "bad environment value", env: map[string]string{"MYRIAD_IDLE_TIMEOUT": "soon"}, wantErr: "MYRIAD_IDLE_TIMEOUT"},
-		{name: "bad size", args: []string{"--max-message", "lots"}, wantErr: "usage"},
+		{name: "bad size", args: []string{"--max-message", "lots"}, wantErr: "invalid value"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "log-format"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
 	}

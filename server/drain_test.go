@@ -121,3 +121,18 @@ func TestDrainRefusesUpgrades(t *testing.T) {
 		t.Fatalf("Drain left %d connections, want 0", r.left)
 	}
 }
+
+// TestDrainWithoutKeepalive drains connections while pings and idle
+// timeouts are disabled: they are still found and sent Close 1001.
+func TestDrainWithoutKeepalive(t *testing.T) {
+	srv := startServer(t, Config{PingInterval: -1, IdleTimeout: -1, DrainTimeout: time.Second, CloseTimeout: 200 * time.Millisecond})
+	var cs []*rawClient
+	for range 3 {
+		cs = append(cs, upgradeRaw(t, srv, "/echo"))
+	}
+	done := startDrain(srv)
+	for _, c := range cs {
+		c.expectClose(ws.StatusGoingAway)
+	}
+	awaitDrain(t, srv, done)
+}

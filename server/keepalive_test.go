@@ -107,3 +107,29 @@ func TestKeepalivePingsFollowPingInterval(t *testing.T) {
 		t.Fatalf("IdleTimeouts = %d, Open = %d; want 0, 1", st.IdleTimeouts, st.Open)
 	}
 }
+
+// TestKeepalivePingsWithoutIdleTimeout: with IdleTimeout disabled a peer
+// that never answers goes on being pinged and is never closed for it.
+func TestKeepalivePingsWithoutIdleTimeout(t *testing.T) {
+	srv := startServer(t, Config{PingInterval: 50 * time.Millisecond, IdleTimeout: -1})
+	c := upgradeRaw(t, srv, "/echo")
+	for i := range 4 {
+		if h, p := c.readFrame(); h.OpCode != ws.OpPing {
+			t.Fatalf("frame %d: op=%v %q, want a ping", i, h.OpCode, p)
+		}
+	}
+	c.send(true, ws.OpText, []byte("still open"))
+	for {
+		h, p := c.readFrame()
+		if h.OpCode == ws.OpPing {
+			continue
+		}
+		if h.OpCode != ws.OpText || string(p) != "still open" {
+			t.Fatalf("frame op=%v %q, want the echo", h.OpCode, p)
+		}
+		break
+	}
+	if st := srv.Stats(); st.IdleTimeouts != 0 || st.Open != 1 {
+		t.Fatalf("IdleTimeouts = %d, Open = %d; want 0, 1", st.IdleTimeouts, st.Open)
+	}
+}

@@ -1,0 +1,39 @@
+# The test command of the README is `make test`. It installs the Debian
+# packages the interop tests drive (Python websockets, Chromium) when they
+# are missing, and runs the tests with MYRIAD_REQUIRE_INTEROP=1 so those
+# tests fail rather than skip if a client cannot be run.
+
+GO ?= go
+DEBIAN_PACKAGES := python3-websockets chromium
+
+.PHONY: test deps vet build fuzz bench
+
+test: deps vet
+	MYRIAD_REQUIRE_INTEROP=1 $(GO) test -race -count=1 -timeout 45m ./...
+
+vet:
+	$(GO) vet ./...
+
+deps:
+	@missing=""; \
+	/usr/bin/python3 -c 'import websockets' 2>/dev/null || missing="$$missing python3-websockets"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# Short fuzzing runs of every parser (the seed corpora run in `make test`).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime 30s ./frame/
+	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime 30s ./frame/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseClose$$' -fuzztime 30s ./frame/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadHead$$' -fuzztime 30s ./server/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./frame/

@@ -20,6 +20,8 @@ import (
 type Workers struct {
 	Exe  string
 	Args []string
+	// Env is added to this process's environment for the workers.
+	Env []string
 	// Stderr receives the workers' standard error; nil means os.Stderr.
 	Stderr io.Writer
 }
@@ -115,6 +117,7 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 	}
 	for i, wp := range plans {
 		cmd := exec.Command(w.Exe, w.Args...)
+		cmd.Env = append(os.Environ(), w.Env...)
 		cmd.Stderr = stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {

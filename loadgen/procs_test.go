@@ -1,0 +1,46 @@
+package loadgen
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestRunProcs runs idle over two worker processes (this test binary,
+// re-executed; see TestMain) and checks the merged report against the
+// server's count.
+func TestRunProcs(t *testing.T) {
+	const conns = 100
+	srv := startGorilla(t, false, 0)
+	p := testPlan("idle", conns, srv.URL)
+	p.ServerPIDs = []int{os.Getpid()} // the server runs in this process
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var progress []Progress
+	rep, err := RunProcs(ctx, p, 2, Workers{
+		Exe: os.Args[0],
+		Env: []string{"LOADGEN_TEST_WORKER=1"},
+	}, Options{Progress: func(pr Progress) { progress = append(progress, pr) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Procs != 2 {
+		t.Errorf("procs = %d, want 2", rep.Procs)
+	}
+	wantCounter(t, rep, CounterUpgraded, conns)
+	wantCounter(t, rep, CounterFailed, 0)
+	eventually(t, "server upgrades", func() bool { return srv.upgraded.Load() == conns })
+	if got := rep.Latency[HistConnect].Summary().Count; got != conns {
+		t.Errorf("merged connect histogram holds %d values, want %d", got, conns)
+	}
+	if len(rep.Memory.Servers) != 1 || rep.Memory.Servers[0].Conns != conns || rep.Memory.Servers[0].RSSAfter <= 0 {
+		t.Errorf("server memory %+v, want one sample after %d connections", rep.Memory.Servers, conns)
+	}
+	if rep.Memory.LoadgenConns != conns {
+		t.Errorf("loadgen memory sampled with %d conns, want %d", rep.Memory.LoadgenConns, conns)
+	}
+	if len(progress) == 0 || progress[len(progress)-1].Procs != 2 {
+		t.Errorf("no merged progress from both workers: %+v", progress)
+	}
+}

@@ -25,6 +25,7 @@ type Server struct {
 
 	routes     []route
 	routeIndex map[string]uint8
+	origins    []originPattern // Config.AllowedOrigins parsed; nil allows all
 
 	loops   []*loop
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
@@ -72,6 +73,10 @@ func New(cfg Config) (*Server, error) {
 		s.routes = append(s.routes, route{path: p, h: cfg.Routes[p]})
 		s.routeIndex[p] = uint8(i)
 	}
+	for _, o := range cfg.AllowedOrigins {
+		p, _ := parseOriginPattern(o) // checked by Validate
+		s.origins = append(s.origins, p)
+	}
 	s.handshakeMs = cfg.HandshakeTimeout.Milliseconds()
 	s.pingMs = max(cfg.PingInterval.Milliseconds(), 0)
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
@@ -81,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 	now := s.nowMs()
 	s.loops = make([]*loop, cfg.Loops)
 	for i := range s.loops {
-		l := &loop{srv: s}
+		l := &loop{srv: s, z: codec{level: cfg.CompressionLevel}}
 		l.wheel.init(s.tick.Milliseconds(), now)
 		s.loops[i] = l
 	}
@@ -113,6 +118,11 @@ func (s *Server) Serve() error {
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
 		gnet.WithReusePort(false),
+		// SO_REUSEADDR lets a restarted server bind while the previous
+		// one's connections sit in TIME_WAIT (the server closes first, so
+		// after a drain there are as many as it had clients). It does not
+		// let two live listeners share the port.
+		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReadBufferCap(s.cfg.ReadBufferSize),
 		gnet.WithLogger(s.log.WithOptions(zap.AddCallerSkip(1)).Sugar()),

@@ -67,7 +67,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		}
 		s.attemptFailed(job{id: c.id, target: c.target, source: c.source, attempt: c.attempt}, cause)
 	case phaseOpen:
-		s.m.open.Add(-1)
+		s.m.closedOpen(c.target)
 		if stopping {
 			return gnet.None
 		}
@@ -84,7 +84,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 			s.hooks.Dropped(c, cause)
 		}
 	case phaseClosing:
-		s.m.open.Add(-1)
+		s.m.closedOpen(c.target)
 		s.m.closed.Add(1)
 	}
 	return gnet.None

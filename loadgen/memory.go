@@ -31,7 +31,9 @@ type ServerMemory struct {
 	RSSBefore int64 `json:"rss_before_bytes"`
 	RSSAfter  int64 `json:"rss_after_bytes"`
 	// Conns is the number of connections the load generator held open on
-	// it (all targets) when "after" was taken.
+	// it when "after" was taken: with as many server PIDs as targets, the
+	// i-th PID is taken to serve the i-th target; otherwise every PID is
+	// charged with all connections.
 	Conns int64 `json:"conns"`
 	// BytesPerConn is (after - before) / conns; derived.
 	BytesPerConn int64 `json:"bytes_per_conn"`
@@ -106,9 +108,19 @@ func (s *Session) sampleBefore() {
 	}
 }
 
+// serverConns is the number of connections charged to the i-th of n server
+// PIDs; see ServerMemory.Conns.
+func serverConns(i, n int, open int64, byTarget []int64) int64 {
+	if n == len(byTarget) && i < len(byTarget) {
+		return byTarget[i]
+	}
+	return open
+}
+
 func (s *Session) sampleAfter() {
 	own := ownRSS()
 	open := s.m.open.Load()
+	byTarget := s.m.openByTarget()
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
 	s.mem.LoadgenRSSAfter = own
@@ -120,7 +132,7 @@ func (s *Session) sampleAfter() {
 			s.log.Warn("reading server RSS", zap.Int("pid", sv.PID), zap.Error(err))
 		}
 		sv.RSSAfter = n
-		sv.Conns = open
+		sv.Conns = serverConns(i, len(s.mem.Servers), open, byTarget)
 	}
 }
 

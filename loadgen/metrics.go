@@ -74,8 +74,9 @@ type metrics struct {
 	msgsIn        atomic.Int64
 	bytesOut      atomic.Int64
 	bytesIn       atomic.Int64
-	pings         atomic.Int64 // pings answered
-	scheduleLag   atomic.Int64 // worst connect schedule lag, ns
+	pings         atomic.Int64   // pings answered
+	scheduleLag   atomic.Int64   // worst connect schedule lag, ns
+	openBy        []atomic.Int64 // open, per target
 
 	mu       sync.Mutex
 	named    map[string]*Counter
@@ -84,8 +85,9 @@ type metrics struct {
 	drops    map[string]int64
 }
 
-func newMetrics() *metrics {
+func newMetrics(targets int) *metrics {
 	return &metrics{
+		openBy:   make([]atomic.Int64, targets),
 		named:    map[string]*Counter{},
 		recs:     map[string]*Recorder{},
 		failures: map[string]int64{},
@@ -127,7 +129,22 @@ func (m *metrics) drop(cause string) {
 	m.mu.Unlock()
 }
 
-func (m *metrics) opened() {
+func (m *metrics) closedOpen(target uint16) {
+	m.open.Add(-1)
+	m.openBy[target].Add(-1)
+}
+
+// openByTarget returns the open connections per target.
+func (m *metrics) openByTarget() []int64 {
+	out := make([]int64, len(m.openBy))
+	for i := range m.openBy {
+		out[i] = m.openBy[i].Load()
+	}
+	return out
+}
+
+func (m *metrics) opened(target uint16) {
+	m.openBy[target].Add(1)
 	n := m.open.Add(1)
 	for {
 		p := m.peakOpen.Load()

@@ -170,7 +170,7 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 			sampled = true
 			for i := range servers {
 				servers[i].RSSAfter, _ = ReadRSS(servers[i].PID)
-				servers[i].Conns = mp.Open
+				servers[i].Conns = serverConns(i, len(servers), mp.Open, mp.OpenBy)
 			}
 		}
 		if !force && mp.Phase == lastEmitted.Phase && mp.Settled == lastEmitted.Settled {

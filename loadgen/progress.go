@@ -13,6 +13,7 @@ type Progress struct {
 	Phase       string           `json:"phase"`
 	Settled     bool             `json:"settled"`
 	Open        int64            `json:"open"`
+	OpenBy      []int64          `json:"open_by_target"`
 	Handshaking int64            `json:"handshaking"`
 	Upgraded    int64            `json:"upgraded"`
 	Failures    int64            `json:"failures"`
@@ -31,6 +32,7 @@ func (s *Session) progress() Progress {
 		Phase:       s.phaseName(),
 		Settled:     s.settled.Load(),
 		Open:        s.m.open.Load(),
+		OpenBy:      s.m.openByTarget(),
 		Handshaking: s.m.handshaking.Load(),
 		Upgraded:    s.m.upgraded.Load(),
 		Failures:    s.m.failureTotal(),
@@ -73,6 +75,12 @@ func MergeProgress(ps []Progress) Progress {
 		out.Settled = out.Settled && p.Settled
 		out.Elapsed = max(out.Elapsed, p.Elapsed)
 		out.Open += p.Open
+		if len(out.OpenBy) < len(p.OpenBy) {
+			out.OpenBy = append(out.OpenBy, make([]int64, len(p.OpenBy)-len(out.OpenBy))...)
+		}
+		for j, v := range p.OpenBy {
+			out.OpenBy[j] += v
+		}
 		out.Handshaking += p.Handshaking
 		out.Upgraded += p.Upgraded
 		out.Failures += p.Failures

@@ -10,6 +10,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
@@ -114,11 +115,18 @@ func TestChurnAgainstGorilla(t *testing.T) {
 
 func TestTwoTargetsRoundRobin(t *testing.T) {
 	a, b := startGorilla(t, false, 0), startGorilla(t, false, 0)
-	rep := runPlan(t, testPlan("idle", 101, a.URL, b.URL))
+	p := testPlan("idle", 101, a.URL, b.URL)
+	// One server PID per target: each is charged with its own target's
+	// connections (both servers live in this process here).
+	p.ServerPIDs = []int{os.Getpid(), os.Getpid()}
+	rep := runPlan(t, p)
 	wantCounter(t, rep, CounterUpgraded, 101)
 	eventually(t, "upgrades spread over both targets", func() bool {
 		return a.upgraded.Load() == 51 && b.upgraded.Load() == 50
 	})
+	if sv := rep.Memory.Servers; len(sv) != 2 || sv[0].Conns != 51 || sv[1].Conns != 50 {
+		t.Errorf("server memory samples %+v, want 51 and 50 connections", sv)
+	}
 }
 
 func TestSourceAddresses(t *testing.T) {
@@ -208,6 +216,15 @@ func TestFailureCauses(t *testing.T) {
 				t.Errorf("failures[%s] = %d, want %d (all: %v)", tc.cause, got, conns*(retries+1), rep.Failures)
 			}
 		})
+	}
+}
+
+// TestConnSize keeps the per-connection state within one 128-byte size
+// class: it is most of what the load generator itself adds per idle
+// connection.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 128 {
+		t.Fatalf("Conn is %d bytes, budget 128", n)
 	}
 }
 

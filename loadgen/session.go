@@ -80,7 +80,7 @@ func newSession(p Plan, log *zap.Logger, hooks ConnHandler) (*Session, error) {
 		base:   time.Now(),
 		seed:   rand.Uint64(),
 		hooks:  hooks,
-		m:      newMetrics(),
+		m:      newMetrics(len(p.Targets)),
 		jobs:   make(chan job, p.DialWorkers),
 		notify: make(chan struct{}, 1),
 		nextID: uint64(p.IDOffset),
@@ -273,7 +273,7 @@ func (s *Session) fire(c *Conn, now int64) {
 // upgraded accounts for a completed handshake, on the connection's loop.
 func (s *Session) upgraded(c *Conn, now int64) {
 	s.m.upgraded.Add(1)
-	s.m.opened()
+	s.m.opened(c.target)
 	s.pending.Add(-1)
 	s.connRec.Record(now - c.start)
 	if s.hooks != nil {

@@ -50,7 +50,7 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle: wait after connecting before sampling memory")
 	fs.Var(&cfg.sources, "source", "local source `addresses`: list or range (127.0.0.2-127.0.0.40); repeatable")
 	fs.IntVar(&cfg.procs, "procs", 1, "worker processes to spread connections over (each has its own fd limit)")
-	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable")
+	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable (as many as --url: the i-th serves the i-th URL)")
 	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16)")
 	fs.Float64Var(&cfg.msgRate, "msg-rate", loadgen.DefaultMsgRate, "echo: messages per second per connection")
 	fs.IntVar(&cfg.dialWorkers, "dial-workers", loadgen.DefaultDialWorkers, "concurrent dials per process")

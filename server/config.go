@@ -1,6 +1,7 @@
 package server
 
 import (
+	"compress/flate"
 	"errors"
 	"fmt"
 	"runtime"
@@ -27,6 +28,19 @@ const (
 	DefaultReadBufferSize   = 64 << 10
 	DefaultMemoryRelease    = 10 * time.Second
 	DefaultMemoryBurst      = 1000
+
+	// DefaultCompressionLevel is flate.BestSpeed: permessage-deflate on a
+	// busy server is bound by CPU, and the fastest level already removes
+	// most of the redundancy of typical JSON or text messages.
+	DefaultCompressionLevel = 1
+	// DefaultCompressionMinSize is the smallest message sent compressed.
+	// Below it the deflate block overhead and the CPU time outweigh the
+	// bytes saved.
+	DefaultCompressionMinSize = 128
+
+	// maxSubprotocols keeps the negotiated subprotocol's index within a
+	// uint8 in the session (0 means none).
+	maxSubprotocols = 255
 
 	// maxHeaderBytesLimit keeps the handshake scan offset within a uint16
 	// in the session.
@@ -79,6 +93,35 @@ type Config struct {
 	MemoryRelease time.Duration
 	// MemoryReleaseBurst is the number of accepts that count as a burst.
 	MemoryReleaseBurst int
+	// Compression enables permessage-deflate (RFC 7692) for clients that
+	// offer it. The server always answers with server_no_context_takeover
+	// and client_no_context_takeover, so no compression state outlives a
+	// message: an idle connection costs the same with or without it. The
+	// flate coders are owned by each event loop, not by connections.
+	Compression bool
+	// CompressionLevel is the compress/flate level of outgoing messages:
+	// 1 (fastest) to 9 (smallest), -1 for flate's default, -2 for Huffman
+	// coding only. 0 means DefaultCompressionLevel.
+	CompressionLevel int
+	// CompressionMinSize is the payload size from which outgoing messages
+	// are compressed on connections that negotiated it; smaller ones go
+	// out uncompressed, which RFC 7692 allows message by message. 0 means
+	// DefaultCompressionMinSize.
+	CompressionMinSize int
+	// Subprotocols lists the Sec-WebSocket-Protocol values the server
+	// speaks, in order of preference: the first entry the client also
+	// offered is chosen. A client that offers none of them is still
+	// upgraded, without a subprotocol (RFC 6455 §4.2.2 leaves the decision
+	// to close to the client). At most 255 entries.
+	Subprotocols []string
+	// AllowedOrigins restricts the Origin header of upgrade requests to
+	// these origins, compared case-insensitively as scheme://host[:port]
+	// (a default port may be written or left out). "*" allows any origin,
+	// and a host starting with "*." allows its subdomains, as in
+	// "https://*.example.com". A request with a disallowed Origin gets 403.
+	// Requests without an Origin header come from non-browser clients,
+	// which the header cannot constrain, and are allowed. Empty allows all.
+	AllowedOrigins []string
 	// Routes maps request paths to applications. Nil mounts Echo on /echo.
 	Routes map[string]Handler
 	// Logger receives the server's logs. Nil discards them.
@@ -125,6 +168,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemoryReleaseBurst == 0 {
 		c.MemoryReleaseBurst = DefaultMemoryBurst
+	}
+	if c.CompressionLevel == 0 {
+		c.CompressionLevel = DefaultCompressionLevel
+	}
+	if c.CompressionMinSize == 0 {
+		c.CompressionMinSize = DefaultCompressionMinSize
 	}
 	if c.Routes == nil {
 		c.Routes = map[string]Handler{"/echo": Echo{}}
@@ -176,6 +225,18 @@ func (c Config) Validate() error {
 	if c.MemoryReleaseBurst < 0 {
 		errs = append(errs, fmt.Errorf("memory-release-burst must not be negative, got %d", c.MemoryReleaseBurst))
 	}
+	if c.CompressionLevel < flate.HuffmanOnly || c.CompressionLevel > flate.BestCompression {
+		errs = append(errs, fmt.Errorf("compression-level must be between -2 and 9, got %d", c.CompressionLevel))
+	}
+	if c.CompressionMinSize < 0 {
+		errs = append(errs, fmt.Errorf("compression-min-size must not be negative, got %d", c.CompressionMinSize))
+	}
+	errs = append(errs, validateSubprotocols(c.Subprotocols)...)
+	for _, o := range c.AllowedOrigins {
+		if _, err := parseOriginPattern(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(c.Routes) > 255 {
 		errs = append(errs, fmt.Errorf("at most 255 routes, got %d", len(c.Routes)))
 	}
@@ -188,4 +249,24 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateSubprotocols checks the configured subprotocols: each must be an
+// RFC 6455 §4.1 token, and none may repeat.
+func validateSubprotocols(list []string) []error {
+	var errs []error
+	if len(list) > maxSubprotocols {
+		errs = append(errs, fmt.Errorf("at most %d subprotocols, got %d", maxSubprotocols, len(list)))
+	}
+	seen := make(map[string]bool, len(list))
+	for _, p := range list {
+		if !isToken([]byte(p)) {
+			errs = append(errs, fmt.Errorf("subprotocol %q is not a token", p))
+		}
+		if seen[p] {
+			errs = append(errs, fmt.Errorf("subprotocol %q listed twice", p))
+		}
+		seen[p] = true
+	}
+	return errs
 }

@@ -27,6 +27,7 @@ type Conn struct {
 	route      uint8
 	reason     closeReason
 	code       uint16 // close code or HTTP status behind reason
+	proto      uint8  // 1 + index of the subprotocol in Config.Subprotocols; 0 for none
 }
 
 type connState uint8
@@ -45,6 +46,10 @@ const (
 	flagKill                          // close the TCP connection when the current callback returns
 	flagOverCap                       // accepted past MaxConns: answer 503
 	flagDrained                       // drain has sent this connection its close
+	// flagDeflate: permessage-deflate was negotiated, with no context
+	// takeover in either direction (the only parameters the server
+	// accepts), so this bit is all the extension state a connection has.
+	flagDeflate
 )
 
 // Errors returned by Send.
@@ -57,7 +62,10 @@ var (
 )
 
 // Send writes one message as a single frame. op is ws.OpText or
-// ws.OpBinary. data is copied or written before Send returns. It fails with
+// ws.OpBinary. data is copied or written before Send returns. On a
+// connection that negotiated permessage-deflate, messages of at least
+// Config.CompressionMinSize bytes are sent compressed when that makes them
+// smaller. It fails with
 // ErrSlowConsumer (and the connection is closed) when the peer is not
 // reading fast enough. Loop-only.
 func (c *Conn) Send(op ws.OpCode, data []byte) error {
@@ -80,6 +88,19 @@ func (c *Conn) Close(code ws.StatusCode, reason string) {
 
 // RemoteAddr returns the peer's address. Loop-only.
 func (c *Conn) RemoteAddr() net.Addr { return c.gc.RemoteAddr() }
+
+// Subprotocol returns the subprotocol negotiated in the upgrade (one of
+// Config.Subprotocols), or "" when there is none. Loop-only.
+func (c *Conn) Subprotocol() string {
+	if c.proto == 0 {
+		return ""
+	}
+	return c.loop.srv.cfg.Subprotocols[c.proto-1]
+}
+
+// Compressed reports whether the connection negotiated permessage-deflate.
+// Loop-only.
+func (c *Conn) Compressed() bool { return c.flags&flagDeflate != 0 }
 
 // Path returns the route the connection was upgraded on. Loop-only.
 func (c *Conn) Path() string { return c.loop.srv.routes[c.route].path }

@@ -45,7 +45,7 @@ func (l *loop) readFrames(c *Conn) gnet.Action {
 		if err != nil {
 			return l.fail(c, err)
 		}
-		if err := frame.CheckClient(h, 0); err != nil {
+		if err := frame.CheckClient(h, allowedRsv(c)); err != nil {
 			return l.fail(c, err)
 		}
 
@@ -72,11 +72,19 @@ func (l *loop) readFrames(c *Conn) gnet.Action {
 			}
 			p := buf[hn : hn+int(h.Length)]
 			frame.Unmask(p, h.Mask, 0)
-			if h.OpCode == ws.OpText && !frame.ValidUTF8(p) {
-				return l.fail(c, frame.ErrInvalidUTF8)
-			}
-			if c.state == stateOpen {
-				l.deliver(c, h.OpCode, p)
+			if h.Rsv1() {
+				if c.state == stateOpen {
+					if err := l.deliverCompressed(c, h.OpCode, p); err != nil {
+						return l.fail(c, err)
+					}
+				}
+			} else {
+				if h.OpCode == ws.OpText && !frame.ValidUTF8(p) {
+					return l.fail(c, frame.ErrInvalidUTF8)
+				}
+				if c.state == stateOpen {
+					l.deliver(c, h.OpCode, p)
+				}
 			}
 			_, _ = gc.Discard(hn + int(h.Length))
 			continue
@@ -109,8 +117,11 @@ func (l *loop) payloadPiece(c *Conn, p []byte) error {
 	frame.Unmask(p, in.hdr.Mask, int(in.off))
 	in.off += int64(len(p))
 	in.remain -= int64(len(p))
-	if err := in.msg.Text(p, false); err != nil {
-		return err // fails at the first invalid byte, not at the message's end
+	if !in.msg.Compressed() {
+		// Compressed text is checked once inflated, in deliverCompressed.
+		if err := in.msg.Text(p, false); err != nil {
+			return err // fails at the first invalid byte, not at the message's end
+		}
 	}
 	if c.state == stateOpen {
 		in.buf = append(in.buf, p...)
@@ -125,13 +136,47 @@ func (l *loop) frameDone(c *Conn) error {
 	if !in.hdr.Fin {
 		return nil
 	}
-	if err := in.msg.Text(nil, true); err != nil {
-		return err
-	}
-	if c.state == stateOpen {
-		l.deliver(c, in.msg.OpCode(), in.buf)
+	if in.msg.Compressed() {
+		if c.state == stateOpen {
+			if err := l.deliverCompressed(c, in.msg.OpCode(), in.buf); err != nil {
+				return err
+			}
+		}
+	} else {
+		if err := in.msg.Text(nil, true); err != nil {
+			return err
+		}
+		if c.state == stateOpen {
+			l.deliver(c, in.msg.OpCode(), in.buf)
+		}
 	}
 	l.putInbound(c)
+	return nil
+}
+
+// allowedRsv returns the reserved bits c's frames may set: RSV1, on the
+// first frame of a message, once permessage-deflate is negotiated.
+func allowedRsv(c *Conn) byte {
+	if c.flags&flagDeflate != 0 {
+		return ws.Rsv(true, false, false)
+	}
+	return 0
+}
+
+// deliverCompressed inflates a permessage-deflate message (the unmasked
+// payloads of its frames, joined) and hands it to the application. The
+// inflated size is bounded by MaxMessage and text is validated as it is
+// inflated (see codec.inflate). A message can only be inflated once all of
+// it has arrived: compress/flate cannot resume after running out of
+// input, and keeping an inflater per connection between reads would cost
+// tens of kilobytes each.
+func (l *loop) deliverCompressed(c *Conn, op ws.OpCode, p []byte) error {
+	data, err := l.z.inflate(p, l.srv.cfg.MaxMessage, op == ws.OpText)
+	if err != nil {
+		return err
+	}
+	l.stats.compressedIn.Add(1)
+	l.deliver(c, op, data)
 	return nil
 }
 

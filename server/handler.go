@@ -138,6 +138,9 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	if herr := checkUpgrade(&req); herr != nil {
 		return l.reject(c, herr)
 	}
+	if !s.originAllowed(req.origin, req.origins) {
+		return l.reject(c, errOrigin)
+	}
 	if s.draining.Load() {
 		c.reason = reasonDrain
 		return l.reject(c, errDraining)
@@ -146,7 +149,22 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 		return l.reject(c, errOverCapacity)
 	}
 
-	l.out = appendSwitching(l.out[:0], req.key, "", nil)
+	var protocol string
+	var extensions []byte
+	if len(s.cfg.Subprotocols) > 0 && req.protocol != nil {
+		l.vals = headerValues(req.fields, "Sec-WebSocket-Protocol", l.vals[:0])
+		if c.proto = selectSubprotocol(s.cfg.Subprotocols, l.vals); c.proto > 0 {
+			protocol = s.cfg.Subprotocols[c.proto-1]
+		}
+	}
+	if s.cfg.Compression && req.extensions != nil {
+		l.vals = headerValues(req.fields, "Sec-WebSocket-Extensions", l.vals[:0])
+		if extensions = l.neg.deflate(l.vals); extensions != nil {
+			c.flags |= flagDeflate
+		}
+	}
+	clear(l.vals)
+	l.out = appendSwitching(l.out[:0], req.key, protocol, extensions)
 	if _, err := c.gc.Write(l.out); err != nil {
 		return gnet.Close
 	}

@@ -21,6 +21,10 @@ type loop struct {
 	free    []*inbound
 	current *Conn // the Conn whose OnTraffic is running, if any
 
+	z    codec      // permessage-deflate coders shared by the loop's connections
+	neg  negotiator // scratch for parsing extension offers
+	vals [][]byte   // scratch for header values during an upgrade
+
 	drain drainState
 
 	sweeping atomic.Bool // a sweep is queued or running
@@ -43,6 +47,8 @@ type loopStats struct {
 	rejected          atomic.Uint64
 	messagesIn        atomic.Uint64
 	messagesOut       atomic.Uint64
+	compressedIn      atomic.Uint64
+	compressedOut     atomic.Uint64
 	pingsSent         atomic.Uint64
 	protocolErrors    atomic.Uint64
 	tooBig            atomic.Uint64
@@ -59,7 +65,9 @@ func (l *loop) eventLoop() gnet.EventLoop {
 }
 
 // writeFrame writes one unfragmented, unmasked frame, enforcing the
-// outbound bound. On ErrSlowConsumer the connection is being closed. A
+// outbound bound. A data frame to a connection that negotiated
+// permessage-deflate is compressed (RSV1 set) when it is at least
+// CompressionMinSize bytes and compression makes it smaller. On ErrSlowConsumer the connection is being closed. A
 // connection already marked for closing takes no more frames: its close
 // may still be queued behind other work on the loop, and each write would
 // otherwise find the queue over the bound again and count, log and close
@@ -68,7 +76,13 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 	if c.flags&flagKill != 0 {
 		return ErrClosed
 	}
-	hdr := frame.AppendHeader(l.out[:0], ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))})
+	var rsv byte
+	if c.flags&flagDeflate != 0 && op.IsData() && len(payload) >= l.srv.cfg.CompressionMinSize {
+		if z := l.z.deflate(payload); len(z) < len(payload) {
+			payload, rsv = z, ws.Rsv(true, false, false)
+		}
+	}
+	hdr := frame.AppendHeader(l.out[:0], ws.Header{Fin: true, Rsv: rsv, OpCode: op, Length: int64(len(payload))})
 	if queued := c.gc.OutboundBuffered(); queued+len(hdr)+len(payload) > l.srv.cfg.MaxOutbound {
 		l.stats.slowConsumers.Add(1)
 		c.reason = reasonSlowConsumer
@@ -90,6 +104,9 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 	if err != nil {
 		// gnet has closed the connection already.
 		return ErrClosed
+	}
+	if rsv != 0 {
+		l.stats.compressedOut.Add(1)
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ type Stats struct {
 	Rejected          uint64 `json:"rejected"` // upgrades refused with an HTTP error
 	MessagesIn        uint64 `json:"messages_in"`
 	MessagesOut       uint64 `json:"messages_out"`
+	CompressedIn      uint64 `json:"compressed_in"`  // messages received with permessage-deflate
+	CompressedOut     uint64 `json:"compressed_out"` // messages sent with permessage-deflate
 	PingsSent         uint64 `json:"pings_sent"`
 	ProtocolErrors    uint64 `json:"protocol_errors"`
 	TooBig            uint64 `json:"too_big"`
@@ -40,6 +42,8 @@ func (s *Server) Stats() Stats {
 		st.Rejected += ls.rejected.Load()
 		st.MessagesIn += ls.messagesIn.Load()
 		st.MessagesOut += ls.messagesOut.Load()
+		st.CompressedIn += ls.compressedIn.Load()
+		st.CompressedOut += ls.compressedOut.Load()
 		st.PingsSent += ls.pingsSent.Load()
 		st.ProtocolErrors += ls.protocolErrors.Load()
 		st.TooBig += ls.tooBig.Load()

@@ -22,14 +22,16 @@ type request struct {
 	host       []byte
 	key        []byte
 	version    []byte
-	protocol   []byte // Sec-WebSocket-Protocol, comma lists joined by the client
+	protocol   []byte // first Sec-WebSocket-Protocol; headerValues finds them all
 	origin     []byte
-	extensions []byte
+	extensions []byte // first Sec-WebSocket-Extensions; headerValues finds them all
+	fields     []byte // the header lines, for headers that may repeat
 	upgrade    bool // Upgrade lists the websocket token
 	connUpg    bool // Connection lists the upgrade token
 	hasUpgrade bool // an Upgrade header was present at all
 	keys       int  // number of Sec-WebSocket-Key headers
 	hosts      int
+	origins    int
 }
 
 // httpError is an HTTP answer to a failed upgrade.
@@ -55,6 +57,7 @@ var (
 	errOverCapacity   = &httpError{status: http.StatusServiceUnavailable, reason: "connection limit reached", header: "Retry-After: 1\r\n"}
 	errDraining       = &httpError{status: http.StatusServiceUnavailable, reason: "server is shutting down", header: "Retry-After: 1\r\n"}
 	errTimeout        = &httpError{status: http.StatusRequestTimeout, reason: "upgrade request not received in time"}
+	errOrigin         = &httpError{status: http.StatusForbidden, reason: "origin not allowed"}
 )
 
 // headEnd looks for the blank line that ends a request head in b, resuming
@@ -137,6 +140,7 @@ func parseHead(b []byte) (req request, err *httpError) {
 	if q := bytes.IndexByte(target, '?'); q >= 0 {
 		req.path, req.query = target[:q], target[q+1:]
 	}
+	req.fields = rest
 
 	for {
 		line, rest, ok = cutLine(rest)
@@ -177,6 +181,7 @@ func parseHead(b []byte) (req request, err *httpError) {
 			}
 		case equalFold(name, "Origin"):
 			req.origin = value
+			req.origins++
 		case equalFold(name, "Sec-WebSocket-Extensions"):
 			if req.extensions == nil {
 				req.extensions = value

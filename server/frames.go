@@ -14,6 +14,7 @@ import (
 func (l *loop) readFrames(c *Conn) gnet.Action {
 	gc := c.gc
 	maxMsg := l.srv.cfg.MaxMessage
+	maxDeflated := compressedLimit(maxMsg)
 	for c.flags&flagKill == 0 && (c.state == stateOpen || c.state == stateClosing) {
 		buf, _ := gc.Peek(-1)
 		if len(buf) == 0 {
@@ -67,7 +68,7 @@ func (l *loop) readFrames(c *Conn) gnet.Action {
 		// Fast path: a whole single-frame message already in the buffer is
 		// unmasked and delivered in place, with no copy.
 		if c.in == nil && h.Fin && h.OpCode != ws.OpContinuation && int64(len(buf)-hn) >= h.Length {
-			if maxMsg > 0 && h.Length > maxMsg {
+			if h.Length > maxMsg && (!h.Rsv1() || h.Length > maxDeflated) {
 				return l.fail(c, frame.ErrMessageTooBig)
 			}
 			p := buf[hn : hn+int(h.Length)]
@@ -93,7 +94,11 @@ func (l *loop) readFrames(c *Conn) gnet.Action {
 		// Slow path: a fragment, or a frame whose payload is still
 		// arriving. Its payload is consumed as it comes.
 		in := l.getInbound(c)
-		if _, err := in.msg.Frame(h, maxMsg); err != nil {
+		limit := maxMsg
+		if h.Rsv1() || (h.OpCode == ws.OpContinuation && in.msg.Compressed()) {
+			limit = maxDeflated
+		}
+		if _, err := in.msg.Frame(h, limit); err != nil {
 			return l.fail(c, err)
 		}
 		in.hdr, in.off, in.remain = h, 0, h.Length
@@ -152,6 +157,16 @@ func (l *loop) frameDone(c *Conn) error {
 	}
 	l.putInbound(c)
 	return nil
+}
+
+// compressedLimit is the wire size allowed for a compressed message whose
+// inflated size may be up to limit: DEFLATE can make incompressible data
+// slightly larger (5 bytes per stored block of up to 64 KiB, a few bytes
+// more per Huffman block), and a client must not be refused a message the
+// limit allows just because it compressed it. The inflated size is still
+// held to limit.
+func compressedLimit(limit int64) int64 {
+	return limit + limit>>10 + 64
 }
 
 // allowedRsv returns the reserved bits c's frames may set: RSV1, on the

@@ -26,10 +26,10 @@ type request struct {
 	origin     []byte
 	extensions []byte // first Sec-WebSocket-Extensions; headerValues finds them all
 	fields     []byte // the header lines, for headers that may repeat
-	upgrade    bool // Upgrade lists the websocket token
-	connUpg    bool // Connection lists the upgrade token
-	hasUpgrade bool // an Upgrade header was present at all
-	keys       int  // number of Sec-WebSocket-Key headers
+	upgrade    bool   // Upgrade lists the websocket token
+	connUpg    bool   // Connection lists the upgrade token
+	hasUpgrade bool   // an Upgrade header was present at all
+	keys       int    // number of Sec-WebSocket-Key headers
 	hosts      int
 	origins    int
 }

@@ -91,6 +91,6 @@ func (w *cpuWatch) warning(procs int) string {
 	if procs <= 1 && w.cores > 1 {
 		advice = "add --procs to spread it over processes, " + advice
 	}
-	return fmt.Sprintf("the load generator used %.0f%% of %d cores for %.0fs (peak %.0f%%): results may measure the load generator, not the server; %s",
+	return fmt.Sprintf("the load generator used more than %.0f%% of all %d cores for %.0fs (peak %.0f%%): results may measure the load generator, not the server; %s",
 		saturated*100, w.cores, w.longestSec, w.peak*100, advice)
 }

@@ -37,31 +37,44 @@ func fdWarning(p Plan, procs int) string {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return ""
 	}
+	return fdAdvice(p, procs, int64(rl.Cur), int64(rl.Max))
+}
+
+// fdAdvice compares the descriptors each of procs processes needs with the
+// soft and hard RLIMIT_NOFILE.
+func fdAdvice(p Plan, procs int, soft, hard int64) string {
 	perProc := ceilDiv(p.Conns, procs)
-	need := perProc + fdOverhead(p)
-	if int64(need) <= int64(rl.Cur) {
+	need := int64(perProc + fdOverhead(p))
+	if need <= soft {
 		return ""
 	}
-	if int64(need) <= int64(rl.Max) {
+	if need <= hard {
 		return fmt.Sprintf("RLIMIT_NOFILE soft limit %d is below the %d descriptors %d connections per process need: raise it (ulimit -n %d)",
-			rl.Cur, need, perProc, rl.Max)
+			soft, need, perProc, hard)
 	}
-	usable := int(rl.Max) - fdOverhead(p)
+	usable := int(hard) - fdOverhead(p)
 	if usable <= 0 {
-		return fmt.Sprintf("RLIMIT_NOFILE hard limit %d is too low to run at all", rl.Max)
+		return fmt.Sprintf("RLIMIT_NOFILE hard limit %d is too low to run at all", hard)
 	}
 	return fmt.Sprintf("RLIMIT_NOFILE hard limit %d cannot hold %d connections per process: add --procs %d",
-		rl.Max, perProc, ceilDiv(p.Conns, usable))
+		hard, perProc, ceilDiv(p.Conns, usable))
 }
 
 // portWarning compares the connections per (source, target) pair with the
-// ephemeral port range. Connections to one target from one source address
-// each need their own local port.
+// ephemeral port range.
 func portWarning(p Plan) string {
 	lo, hi, err := PortRange()
 	if err != nil {
 		return ""
 	}
+	return portAdvice(p, lo, hi, readSysctlInt("net/ipv4/tcp_tw_reuse"))
+}
+
+// portAdvice says what to change when the connections per (source,
+// target) pair come near the lo-hi port range: each connection from one
+// source address to one target needs its own local port, and with
+// tcp_tw_reuse off a closed one keeps it for 60 s in TIME_WAIT.
+func portAdvice(p Plan, lo, hi, twReuse int) string {
 	avail := hi - lo + 1
 	dests := map[string]bool{}
 	loopback := true
@@ -79,8 +92,8 @@ func portWarning(p Plan) string {
 	sources := max(1, len(p.Sources))
 	pairs := max(1, len(dests)*sources)
 	perPair := ceilDiv(p.Conns, pairs)
-	if p.Scenario == "churn" && readSysctlInt("net/ipv4/tcp_tw_reuse") == 0 {
-		// Closed connections keep their port in TIME_WAIT for 60 s.
+	churnTW := p.Scenario == "churn" && twReuse == 0
+	if churnTW {
 		perPair += ceilDiv(int(p.Rate*60), pairs)
 	}
 	if perPair <= avail*9/10 {
@@ -91,14 +104,14 @@ func portWarning(p Plan) string {
 		fix = append(fix, `sysctl -w net.ipv4.ip_local_port_range="1024 65535"`)
 		avail = 64512
 	}
-	if need := ceilDiv(p.Conns, len(dests)*avail*9/10); need > sources {
+	if need := ceilDiv(perPair*sources, avail*9/10); need > sources {
 		if loopback {
 			fix = append(fix, fmt.Sprintf("add --source 127.0.0.2-127.0.0.%d", min(254, need+1)))
 		} else {
 			fix = append(fix, fmt.Sprintf("add --source with %d local addresses", need))
 		}
 	}
-	if p.Scenario == "churn" && readSysctlInt("net/ipv4/tcp_tw_reuse") == 0 {
+	if churnTW {
 		fix = append(fix, "sysctl -w net.ipv4.tcp_tw_reuse=1")
 	}
 	return fmt.Sprintf("%d connections per (source, target) pair but only %d ephemeral ports (%d-%d): %s",

@@ -27,6 +27,8 @@ func newHDR() *hdrhistogram.Histogram {
 // microseconds. It marshals to JSON as a summary (count, percentiles, max)
 // for people and scripts, plus the hdrhistogram Snapshot that Merge and
 // Import need. Only the snapshot is read back; the summary is recomputed.
+// A Histogram is not safe for concurrent use; live recording goes through a
+// Recorder.
 type Histogram struct {
 	h *hdrhistogram.Histogram
 }

@@ -182,7 +182,7 @@ const (
 	CounterFailed        = "conns_failed"
 	CounterRetries       = "conns_retried"
 	CounterPeakOpen      = "conns_peak_open"
-	CounterOpenAtEnd     = "conns_open_at_end"
+	CounterOpenAtEnd     = "conns_open_at_end" // open when the scenario ended, before the final close
 	CounterClosed        = "conns_closed"
 	CounterCloseTimedOut = "conns_close_timed_out"
 	CounterDropped       = "conns_dropped"
@@ -214,7 +214,6 @@ func (m *metrics) counters(planned int64) map[string]int64 {
 		CounterFailed:        m.failedConns.Load(),
 		CounterRetries:       m.retries.Load(),
 		CounterPeakOpen:      m.peakOpen.Load(),
-		CounterOpenAtEnd:     m.open.Load(),
 		CounterClosed:        m.closed.Load(),
 		CounterCloseTimedOut: m.closeTimedOut.Load(),
 		CounterDropped:       m.dropped.Load(),

@@ -255,10 +255,11 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 	if wn := watch.warning(n); wn != "" {
 		rep.Warnings = append(rep.Warnings, wn)
 	}
-	rep.Warnings = dedup(append(rep.Warnings, failureWarnings(rep)...))
+	rep.Warnings = append(rep.Warnings, failureWarnings(rep)...)
 	if ctx.Err() != nil {
 		rep.Warnings = append(rep.Warnings, "interrupted before the scenario finished")
 	}
+	rep.Warnings = dedup(rep.Warnings)
 	return rep, nil
 }
 

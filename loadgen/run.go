@@ -89,6 +89,7 @@ func Run(ctx context.Context, p Plan, sc Scenario, o Options) (*Report, error) {
 	}()
 
 	derr := sc.Drive(ctx, s)
+	openAtEnd := s.m.open.Load()
 	s.SetPhase("closing")
 	s.closeAll()
 	s.stop()
@@ -97,6 +98,7 @@ func Run(ctx context.Context, p Plan, sc Scenario, o Options) (*Report, error) {
 	<-progressDone
 
 	rep := s.report(started)
+	rep.Counters[CounterOpenAtEnd] = openAtEnd
 	rep.Warnings = warnings
 	if !p.Worker {
 		if w := watch.warning(1); w != "" {

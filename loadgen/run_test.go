@@ -56,6 +56,7 @@ func TestIdleAgainstGorilla(t *testing.T) {
 		t.Errorf("drops close_1001 = %d, server closed %d", got, srv.closed.Load())
 	}
 	wantCounter(t, rep, CounterClosed, conns-srv.closed.Load())
+	wantCounter(t, rep, CounterOpenAtEnd, conns-srv.closed.Load())
 	eventually(t, "server connections closed", func() bool { return srv.open.Load() == 0 })
 
 	if got := rep.Latency[HistConnect].Summary().Count; got != conns {

@@ -45,33 +45,34 @@ var (
 
 // negotiator holds a loop's scratch space for parsing extension offers.
 type negotiator struct {
-	buf  []byte // copy of the header values: httphead unescapes in place
+	buf  []byte // the header values joined: httphead unescapes in place
 	opts []httphead.Option
 }
 
 // deflate chooses the first permessage-deflate offer in values (the
-// Sec-WebSocket-Extensions header values in order, RFC 6455 §9.1) that the
-// server can accept, and returns the response value, or nil to decline
-// them all. A syntactically malformed header declines every offer: the
-// server cannot be sure what the client meant. Other extensions are
-// ignored, since the server supports none.
+// Sec-WebSocket-Extensions header values in order) that the server can
+// accept, and returns the response value, or nil to decline them all.
+// Several header lines mean the same as one with their values joined by
+// commas (RFC 9110 §5.3), so they are parsed joined. A syntactically
+// malformed header declines every offer: the server cannot be sure what
+// the client meant. Other extensions are ignored, since the server
+// supports none.
 func (n *negotiator) deflate(values [][]byte) []byte {
 	n.buf = n.buf[:0]
-	for _, v := range values {
+	for i, v := range values {
+		if i > 0 {
+			n.buf = append(n.buf, ", "...)
+		}
 		n.buf = append(n.buf, v...)
 	}
-	n.opts = n.opts[:0]
-	rest := n.buf
+	var ok bool
+	n.opts, ok = httphead.ParseOptions(n.buf, n.opts[:0])
 	defer func() {
-		clear(n.opts)
+		clear(n.opts) // drop references to the request's bytes
 		n.opts = n.opts[:0]
 	}()
-	for _, v := range values {
-		var ok bool
-		if n.opts, ok = httphead.ParseOptions(rest[:len(v):len(v)], n.opts); !ok {
-			return nil
-		}
-		rest = rest[len(v):]
+	if !ok {
+		return nil
 	}
 	for i := range n.opts {
 		if resp, ok := acceptDeflate(&n.opts[i]); ok {

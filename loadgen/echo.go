@@ -45,7 +45,7 @@ type Echo struct {
 // tick instead of growing its buffer; one tick sends at most maxBurst
 // overdue messages per connection.
 const (
-	maxOutbound = 1 << 20
+	maxOutbound = 64 << 10
 	maxBurst    = 1024
 )
 

@@ -149,9 +149,15 @@ func readSysctlInt(key string) int {
 	return n
 }
 
-// failureWarnings turns failure causes that point at the load generator's
-// own limits into advice.
-func failureWarnings(r *Report) []string {
+// tickLagLimit is the tick lag p99 past which the event loops count as
+// saturated: the pacer asks for a tick every millisecond.
+const tickLagLimit = 10_000 // µs
+
+// reportWarnings turns what a report shows about the load generator's own
+// limits into advice: failure causes that are its own (descriptors, ports),
+// a connect schedule it could not keep, event loops too busy to run their
+// timers on time.
+func reportWarnings(r *Report) []string {
 	var out []string
 	if n := r.Failures[CauseFDs]; n > 0 {
 		out = append(out, fmt.Sprintf("%d attempts failed with too many open files: add --procs or raise RLIMIT_NOFILE", n))
@@ -161,6 +167,11 @@ func failureWarnings(r *Report) []string {
 	}
 	if lag := r.Counters[CounterScheduleLagMs]; lag >= 1000 {
 		out = append(out, fmt.Sprintf("connection attempts started up to %d ms behind schedule: the dial workers could not keep up with --rate; add --dial-workers or --procs", lag))
+	}
+	if h := r.Latency[HistTickLag]; h != nil {
+		if p99 := h.Summary().P99; p99 >= tickLagLimit {
+			out = append(out, fmt.Sprintf("the event loops ran their timers late (tick_lag p99 %s): they were saturated, so sends went out late and latencies include the load generator's own delay; give them more cores (--loops up to the core count) or lower the load", us(p99)))
+		}
 	}
 	return out
 }

@@ -92,18 +92,38 @@ func mustSources(t *testing.T, s string) []netip.Addr {
 }
 
 func TestCPUWatch(t *testing.T) {
-	w := &cpuWatch{cores: 2}
-	// One busy second is not enough; three in a row are.
-	w.observe(1900, 1)
-	if w.warning(1) != "" {
-		t.Fatal("warned after one saturated sample")
+	tests := []struct {
+		name    string
+		samples []int64 // cumulative CPU ms, one per wall second
+		want    string
+	}{
+		{name: "idle", samples: []int64{100, 200, 300}},
+		{name: "one busy second", samples: []int64{1900, 2000, 2100}},
+		{name: "three busy seconds", samples: []int64{1900, 2000, 3900, 5850, 7840}, want: "for 3s"},
 	}
-	w.observe(1900+100, 2) // idle second breaks the run
-	w.observe(2000+1900, 3)
-	w.observe(3900+1950, 4)
-	w.observe(5850+1990, 5)
-	got := w.warning(1)
-	if !strings.Contains(got, "add --procs") || !strings.Contains(got, "3s") {
-		t.Fatalf("warning %q", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &cpuWatch{cores: 2}
+			// Feed the process samples only: the host's own load is not
+			// the test's to control.
+			for _, ms := range tc.samples {
+				w.own.add(float64(ms-w.lastCPU)/1000/float64(w.cores), 1)
+				w.lastCPU = ms
+			}
+			got := w.warning()
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Fatalf("warning %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHostCPU(t *testing.T) {
+	busy, total, err := hostCPU()
+	if err != nil {
+		t.Skipf("no /proc/stat: %v", err)
+	}
+	if busy <= 0 || total < busy {
+		t.Fatalf("busy %d of %d", busy, total)
 	}
 }

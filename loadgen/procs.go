@@ -252,10 +252,10 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 	rep.Memory.Servers = servers
 	rep.Memory.derive()
 	rep.Warnings = append(append(warnings, failed...), rep.Warnings...)
-	if wn := watch.warning(n); wn != "" {
+	if wn := watch.warning(); wn != "" {
 		rep.Warnings = append(rep.Warnings, wn)
 	}
-	rep.Warnings = append(rep.Warnings, failureWarnings(rep)...)
+	rep.Warnings = append(rep.Warnings, reportWarnings(rep)...)
 	if ctx.Err() != nil {
 		rep.Warnings = append(rep.Warnings, "interrupted before the scenario finished")
 	}

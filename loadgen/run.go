@@ -101,11 +101,11 @@ func Run(ctx context.Context, p Plan, sc Scenario, o Options) (*Report, error) {
 	rep.Counters[CounterOpenAtEnd] = openAtEnd
 	rep.Warnings = warnings
 	if !p.Worker {
-		if w := watch.warning(1); w != "" {
+		if w := watch.warning(); w != "" {
 			rep.Warnings = append(rep.Warnings, w)
 		}
 	}
-	rep.Warnings = append(rep.Warnings, failureWarnings(rep)...)
+	rep.Warnings = append(rep.Warnings, reportWarnings(rep)...)
 	if errors.Is(derr, context.Canceled) || errors.Is(derr, context.DeadlineExceeded) {
 		rep.Warnings = append(rep.Warnings, "interrupted before the scenario finished")
 		derr = nil

@@ -141,6 +141,11 @@ func TestSourceAddresses(t *testing.T) {
 	rep := runPlan(t, p)
 	wantCounter(t, rep, CounterUpgraded, 60)
 	wantCounter(t, rep, CounterFailed, 0)
+	// The connections came from the three source addresses, evenly.
+	eventually(t, "upgrades from every source", func() bool {
+		got := srv.byClientIP()
+		return len(got) == 3 && got["127.0.0.2"] == 20 && got["127.0.0.3"] == 20 && got["127.0.0.4"] == 20
+	})
 }
 
 func TestFailureCauses(t *testing.T) {

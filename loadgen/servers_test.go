@@ -33,11 +33,25 @@ type gorillaServer struct {
 	msgsOut  atomic.Int64 // data messages echoed
 	pongs    atomic.Int64
 	closed   atomic.Int64 // connections the server closed with 1001
+
+	mu      sync.Mutex
+	remotes map[string]int // upgrades per client IP
+}
+
+// byClientIP returns the number of upgrades from each client address.
+func (s *gorillaServer) byClientIP() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.remotes {
+		out[k] = v
+	}
+	return out
 }
 
 func startGorilla(t *testing.T, pingFirst bool, closeEvery int64) *gorillaServer {
 	t.Helper()
-	s := &gorillaServer{pingFirst: pingFirst, closeEvery: closeEvery}
+	s := &gorillaServer{pingFirst: pingFirst, closeEvery: closeEvery, remotes: map[string]int{}}
 	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
@@ -45,6 +59,11 @@ func startGorilla(t *testing.T, pingFirst bool, closeEvery int64) *gorillaServer
 			return
 		}
 		defer c.Close()
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			s.mu.Lock()
+			s.remotes[host]++
+			s.mu.Unlock()
+		}
 		n := s.upgraded.Add(1)
 		s.open.Add(1)
 		defer s.open.Add(-1)

@@ -26,7 +26,8 @@ type Report struct {
 	// Elapsed is the wall time of the run in seconds.
 	Elapsed float64 `json:"elapsed_s"`
 	// Counters are named counts: the conns_* and messages_* families and
-	// whatever the scenario adds.
+	// whatever the scenario adds. A name containing "_max" holds a maximum
+	// and merges by max; all others merge by sum.
 	Counters map[string]int64 `json:"counters"`
 	// Failures counts failed connection attempts by cause (every attempt,
 	// retries included).
@@ -42,9 +43,11 @@ type Report struct {
 
 // Merge combines reports of processes that ran at the same time (or of
 // separate runs the caller wants pooled): counters, failures, drops and
-// memory are summed, histograms merged, targets and warnings joined, and
-// the earliest start and longest elapsed time kept. Peak counts are summed,
-// which is exact only when the peaks coincided.
+// memory are summed (maxima, see Counters, take the largest), histograms
+// merged, targets and warnings joined, and the earliest start and longest
+// elapsed time kept. Peak counts are summed, which is exact only when the
+// peaks coincided; rates derived from a merge of runs that did not overlap
+// in time mean nothing, but their histograms pool correctly.
 func Merge(reports ...*Report) *Report {
 	out := &Report{
 		Counters: map[string]int64{},
@@ -74,7 +77,13 @@ func Merge(reports ...*Report) *Report {
 			out.Started = r.Started
 		}
 		out.Elapsed = max(out.Elapsed, r.Elapsed)
-		addAll(out.Counters, r.Counters)
+		for k, v := range r.Counters {
+			if isMaxCounter(k) {
+				out.Counters[k] = max(out.Counters[k], v)
+			} else {
+				out.Counters[k] += v
+			}
+		}
 		addAll(out.Failures, r.Failures)
 		addAll(out.Drops, r.Drops)
 		for name, h := range r.Latency {
@@ -98,6 +107,11 @@ func Merge(reports ...*Report) *Report {
 	out.Memory.derive()
 	return out
 }
+
+// isMaxCounter reports whether a counter holds a maximum (its name has
+// "_max" in it, like connect_schedule_lag_max_ms), which merges by taking
+// the larger value rather than the sum.
+func isMaxCounter(name string) bool { return strings.Contains(name, "_max") }
 
 func addAll(dst, src map[string]int64) {
 	for k, v := range src {

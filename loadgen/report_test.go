@@ -46,15 +46,15 @@ func TestMergeEqualsCombinedHistograms(t *testing.T) {
 	connectA, connectB := span(50, 5000, 7), span(1000, 900000, 997)
 	rttA, rttB := span(10, 2000, 3), append(span(20, 200, 1), 3_000_000)
 	a := reportWith(t,
-		map[string]int64{CounterUpgraded: 1000, CounterMsgsIn: 5000},
+		map[string]int64{CounterUpgraded: 1000, CounterMsgsIn: 5000, CounterScheduleLagMs: 7},
 		map[string]int64{CauseRefused: 3},
 		connectA, rttA)
 	b := reportWith(t,
-		map[string]int64{CounterUpgraded: 500, CounterMsgsIn: 100, "scenario_specific": 9},
+		map[string]int64{CounterUpgraded: 500, CounterMsgsIn: 100, CounterScheduleLagMs: 3, "scenario_specific": 9},
 		map[string]int64{CauseRefused: 1, HTTPCause(503): 2},
 		connectB, rttB)
 	want := reportWith(t,
-		map[string]int64{CounterUpgraded: 1500, CounterMsgsIn: 5100, "scenario_specific": 9},
+		map[string]int64{CounterUpgraded: 1500, CounterMsgsIn: 5100, CounterScheduleLagMs: 7, "scenario_specific": 9},
 		map[string]int64{CauseRefused: 4, HTTPCause(503): 2},
 		append(append([]int64(nil), connectA...), connectB...),
 		append(append([]int64(nil), rttA...), rttB...))

@@ -99,9 +99,6 @@ func (z *codec) keep(buf []byte) {
 // its trailing 00 00 ff ff removed). The result is valid until the next
 // deflate.
 func (z *codec) deflate(p []byte) []byte {
-	if cap(z.out.b) > maxKeptBuffer {
-		z.out.b = nil
-	}
 	z.out.b = z.out.b[:0]
 	if z.fw == nil {
 		// The level was validated by Config.Validate.
@@ -116,6 +113,14 @@ func (z *codec) deflate(p []byte) []byte {
 		b = b[:n-4]
 	}
 	return b
+}
+
+// deflated releases the output of the last deflate once it has been
+// written, unless it is small enough to keep for the next message.
+func (z *codec) deflated() {
+	if cap(z.out.b) > maxKeptBuffer {
+		z.out.b = nil
+	}
 }
 
 // inflateSource feeds the inflater a message's payload and then

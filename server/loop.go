@@ -67,7 +67,8 @@ func (l *loop) eventLoop() gnet.EventLoop {
 // writeFrame writes one unfragmented, unmasked frame, enforcing the
 // outbound bound. A data frame to a connection that negotiated
 // permessage-deflate is compressed (RSV1 set) when it is at least
-// CompressionMinSize bytes and compression makes it smaller. On ErrSlowConsumer the connection is being closed. A
+// CompressionMinSize bytes and compression makes it smaller.
+// On ErrSlowConsumer the connection is being closed. A
 // connection already marked for closing takes no more frames: its close
 // may still be queued behind other work on the loop, and each write would
 // otherwise find the queue over the bound again and count, log and close
@@ -78,6 +79,8 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 	}
 	var rsv byte
 	if c.flags&flagDeflate != 0 && op.IsData() && len(payload) >= l.srv.cfg.CompressionMinSize {
+		// The compressed bytes are loop scratch, released once written.
+		defer l.z.deflated()
 		if z := l.z.deflate(payload); len(z) < len(payload) {
 			payload, rsv = z, ws.Rsv(true, false, false)
 		}

@@ -14,6 +14,15 @@
 // buffer, bounded per connection by MaxOutbound: a consumer that falls
 // further behind is closed, never allowed to grow memory.
 //
+// permessage-deflate (RFC 7692) is negotiated per connection when
+// Config.Compression is on, always with no context takeover in both
+// directions, so compression adds one flag bit to a Conn and nothing to an
+// idle connection: each event loop owns one inflater and one deflater,
+// reset for every message. An inflated message is bounded by MaxMessage as
+// it is produced, so a compression bomb costs no more than an honest
+// message. The subprotocol (Config.Subprotocols) is kept as a one-byte
+// index, and upgrades from Origins outside Config.AllowedOrigins get 403.
+//
 // Applications plug in as Handlers mounted on paths (the echo handler on
 // /echo by default) and see only complete messages.
 package server

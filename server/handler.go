@@ -148,6 +148,12 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	if c.flags&flagOverCap != 0 {
 		return l.reject(c, errOverCapacity)
 	}
+	if az, ok := s.routes[idx].h.(Authorizer); ok {
+		ur := &UpgradeRequest{path: req.path, query: req.query, fields: req.fields, origin: req.origin}
+		if err := az.Authorize(c, ur); err != nil {
+			return l.reject(c, httpErrorFrom(err))
+		}
+	}
 
 	var protocol string
 	var extensions []byte

@@ -90,6 +90,13 @@ func New(cfg Config) (*Server, error) {
 		l.wheel.init(s.tick.Milliseconds(), now)
 		s.loops[i] = l
 	}
+	for _, r := range s.routes {
+		if m, ok := r.h.(mountable); ok {
+			if err := m.mount(s); err != nil {
+				return nil, fmt.Errorf("route %s: %w", r.path, err)
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -114,6 +121,16 @@ func (s *Server) Serve() error {
 		return errors.New("server: Serve called twice")
 	}
 	defer close(s.done)
+	// Services beside the server (the gateway's API) start before it
+	// listens and stop when Serve returns, after a drain too.
+	for _, r := range s.routes {
+		if m, ok := r.h.(mountable); ok {
+			if err := m.start(); err != nil {
+				return err
+			}
+			defer m.stop()
+		}
+	}
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// publishRequest is the body of POST /publish.
+type publishRequest struct {
+	Topic  string          `json:"topic"`
+	Topics []string        `json:"topics"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// apiStats is the body of GET /stats: the server's counters with the
+// hub's under "hub".
+type apiStats struct {
+	Stats
+	Hub HubStats `json:"hub"`
+}
+
+// APIHandler returns the publish and admin API (see PROTOCOL.md):
+//
+//	POST /publish   {"topic":"t","data":...} or {"topics":[...],"data":...} -> {"delivered":N}
+//	GET  /presence?topic=t                   -> {"topic":"t","count":N,"users":[...]}
+//	GET  /stats                              -> Server.Stats with HubStats under "hub"
+//
+// Errors are JSON {"error":"..."} with 400, 401, 404, 405, 413 or 503.
+// The handler serves the API listener; it may also be mounted on another
+// http.Server. Any goroutine may call it.
+func (g *Gateway) APIHandler() http.Handler {
+	return http.HandlerFunc(g.serveAPI)
+}
+
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	var method string
+	var serve func(http.ResponseWriter, *http.Request)
+	switch r.URL.Path {
+	case "/publish":
+		method, serve = http.MethodPost, g.servePublish
+	case "/presence":
+		method, serve = http.MethodGet, g.servePresence
+	case "/stats":
+		method, serve = http.MethodGet, g.serveStats
+	default:
+		apiError(w, http.StatusNotFound, "no such endpoint: try POST /publish, GET /presence?topic=, GET /stats")
+		return
+	}
+	if !g.apiAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		apiError(w, http.StatusUnauthorized, "missing or wrong API key: send Authorization: Bearer <key>")
+		return
+	}
+	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+		w.Header().Set("Allow", method)
+		apiError(w, http.StatusMethodNotAllowed, r.URL.Path+" takes "+method)
+		return
+	}
+	serve(w, r)
+}
+
+// apiAuthorized checks the bearer key in constant time.
+func (g *Gateway) apiAuthorized(r *http.Request) bool {
+	if g.cfg.APIKey == "" {
+		return true
+	}
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[7:])), []byte(g.cfg.APIKey)) == 1
+}
+
+func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.APIMaxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			apiError(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.FormatInt(g.cfg.APIMaxBody, 10)+" bytes")
+			return
+		}
+		apiError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	var req publishRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		apiError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return
+	}
+	topics := req.Topics
+	if req.Topic != "" {
+		topics = append(topics, req.Topic)
+	}
+	n, err := g.Publish(r.Context(), topics, req.Data)
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		if _, ok := errors.AsType[*PublishError](err); ok {
+			status = http.StatusBadRequest
+		}
+		apiJSON(w, status, map[string]any{"error": err.Error(), "delivered": n})
+		return
+	}
+	apiJSON(w, http.StatusOK, map[string]int{"delivered": n})
+}
+
+func (g *Gateway) servePresence(w http.ResponseWriter, r *http.Request) {
+	topic := r.URL.Query().Get("topic")
+	if topic == "" {
+		apiError(w, http.StatusBadRequest, "missing ?topic=")
+		return
+	}
+	p, err := g.Presence(r.Context(), topic)
+	if err != nil {
+		status := http.StatusServiceUnavailable
+		if _, ok := errors.AsType[*PublishError](err); ok {
+			status = http.StatusBadRequest
+		}
+		apiError(w, status, err.Error())
+		return
+	}
+	apiJSON(w, http.StatusOK, p)
+}
+
+func (g *Gateway) serveStats(w http.ResponseWriter, _ *http.Request) {
+	st := apiStats{Hub: g.Stats()}
+	if g.srv != nil {
+		st.Stats = g.srv.Stats()
+	}
+	apiJSON(w, http.StatusOK, st)
+}
+
+func apiError(w http.ResponseWriter, status int, msg string) {
+	apiJSON(w, status, map[string]string{"error": msg})
+}
+
+func apiJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

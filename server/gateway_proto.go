@@ -1,0 +1,221 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/gobwas/ws"
+)
+
+// clientMsg is a message from a gateway client (see PROTOCOL.md).
+type clientMsg struct {
+	Type   string          `json:"type"`
+	Topic  string          `json:"topic"`
+	Topics []string        `json:"topics"`
+	Data   json.RawMessage `json:"data"`
+	Ref    json.RawMessage `json:"ref"`
+}
+
+// topicList returns the topics of m: "topic" and "topics" together.
+func (m *clientMsg) topicList() []string {
+	if m.Topic == "" {
+		return m.Topics
+	}
+	return append(m.Topics, m.Topic)
+}
+
+// reply is a message to a gateway client other than a published message.
+type reply struct {
+	Type   string          `json:"type"`
+	Topic  string          `json:"topic,omitempty"`
+	Topics []string        `json:"topics,omitempty"`
+	User   string          `json:"user,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	Ref    json.RawMessage `json:"ref,omitempty"`
+}
+
+// OnMessage implements Handler: it runs one client request. Every request
+// that fails gets an error reply; MaxClientErrors of them in a row close
+// the connection with 1008. Loop-only.
+func (g *Gateway) OnMessage(c *Conn, op ws.OpCode, data []byte) {
+	sh := g.shardFor(c)
+	if op != ws.OpText {
+		g.fail(sh, c, nil, "binary messages are not supported: send JSON text")
+		return
+	}
+	if len(data) > g.cfg.MaxClientMessage {
+		g.fail(sh, c, nil, "message larger than "+strconv.Itoa(g.cfg.MaxClientMessage)+" bytes")
+		return
+	}
+	var m clientMsg
+	if err := json.Unmarshal(data, &m); err != nil {
+		g.fail(sh, c, nil, "invalid JSON message: "+err.Error())
+		return
+	}
+	var err error
+	switch m.Type {
+	case "subscribe":
+		err = g.onSubscribe(sh, c, &m)
+	case "unsubscribe":
+		err = g.onUnsubscribe(sh, c, &m)
+	case "publish":
+		err = g.onPublish(sh, c, &m)
+	case "ping":
+		g.reply(sh, c, &reply{Type: "pong", Ref: m.Ref})
+	case "":
+		err = fmt.Errorf(`missing "type"`)
+	default:
+		err = fmt.Errorf("unknown type %q", m.Type)
+	}
+	if err != nil {
+		g.fail(sh, c, m.Ref, err.Error())
+		return
+	}
+	if s := sh.conns[c]; s != nil && s.strikes > 0 {
+		s.strikes = 0
+		sh.release(c, s)
+	}
+}
+
+// checkTopics validates the topics of a request.
+func (g *Gateway) checkTopics(topics []string) error {
+	if len(topics) == 0 {
+		return fmt.Errorf(`no topic given: set "topic" or "topics"`)
+	}
+	if len(topics) > g.cfg.MaxTopicsPerConn {
+		return fmt.Errorf("at most %d topics per request", g.cfg.MaxTopicsPerConn)
+	}
+	for _, t := range topics {
+		if err := checkTopic(t, g.cfg.MaxTopicLen); err != nil {
+			return fmt.Errorf("topic %q: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// onSubscribe subscribes to all the topics of m or, when one is refused,
+// to none.
+func (g *Gateway) onSubscribe(sh *shard, c *Conn, m *clientMsg) error {
+	topics := m.topicList()
+	if err := g.checkTopics(topics); err != nil {
+		return err
+	}
+	s := sh.conns[c]
+	var gr *grant
+	have := 0
+	if s != nil {
+		gr, have = s.grant, len(s.topics)
+	}
+	added := 0
+	for i, t := range topics {
+		if !gr.canSub(t) {
+			return fmt.Errorf("not allowed to subscribe to %q", t)
+		}
+		if (s == nil || s.subscribed(t) < 0) && !contains(topics[:i], t) {
+			added++
+		}
+	}
+	if have+added > g.cfg.MaxTopicsPerConn {
+		return fmt.Errorf("at most %d topics per connection", g.cfg.MaxTopicsPerConn)
+	}
+	s = sh.session(c, true)
+	for _, t := range topics {
+		sh.subscribe(c, s, t)
+	}
+	g.reply(sh, c, &reply{Type: "subscribed", Topics: topics, Ref: m.Ref})
+	return nil
+}
+
+// onUnsubscribe leaves the topics of m; topics not subscribed are ignored.
+func (g *Gateway) onUnsubscribe(sh *shard, c *Conn, m *clientMsg) error {
+	topics := m.topicList()
+	if err := g.checkTopics(topics); err != nil {
+		return err
+	}
+	if s := sh.conns[c]; s != nil {
+		for _, t := range topics {
+			if i := s.subscribed(t); i >= 0 {
+				sh.unsubscribe(c, s, i)
+			}
+		}
+		sh.release(c, s)
+	}
+	g.reply(sh, c, &reply{Type: "unsubscribed", Topics: topics, Ref: m.Ref})
+	return nil
+}
+
+// onPublish publishes m's data to its topics when the client may. The
+// acknowledgement, sent only when the request has a ref, means the
+// message was handed to every loop, not that it was delivered.
+func (g *Gateway) onPublish(sh *shard, c *Conn, m *clientMsg) error {
+	topics := m.topicList()
+	if err := g.checkTopics(topics); err != nil {
+		return err
+	}
+	var gr *grant
+	if s := sh.conns[c]; s != nil {
+		gr = s.grant
+	}
+	for _, t := range topics {
+		if !gr.canPub(t, g.cfg.ClientPublish) {
+			return fmt.Errorf("not allowed to publish to %q", t)
+		}
+	}
+	if len(m.Data) == 0 {
+		return fmt.Errorf(`missing "data"`)
+	}
+	if _, err := g.dispatchMessages(topics, m.Data, nil); err != nil {
+		return err
+	}
+	if len(m.Ref) > 0 {
+		g.reply(sh, c, &reply{Type: "published", Topics: topics, Ref: m.Ref})
+	}
+	return nil
+}
+
+// fail answers a bad request with an error reply and closes the
+// connection once it has failed MaxClientErrors times in a row.
+func (g *Gateway) fail(sh *shard, c *Conn, ref json.RawMessage, msg string) {
+	sh.stats.clientErrors.Add(1)
+	g.reply(sh, c, &reply{Type: "error", Error: msg, Ref: ref})
+	s := sh.session(c, true)
+	if s.strikes < 255 {
+		s.strikes++
+	}
+	if int(s.strikes) >= g.cfg.MaxClientErrors {
+		c.Close(ws.StatusPolicyViolation, "too many invalid messages")
+	}
+}
+
+func (g *Gateway) reply(sh *shard, c *Conn, r *reply) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		// A ref that is not valid JSON cannot come out of Unmarshal;
+		// answer without it rather than not at all.
+		r.Ref = nil
+		b, _ = json.Marshal(r)
+	}
+	sh.sendText(c, b)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// compactJSON validates one JSON value and returns it without
+// insignificant whitespace.
+func compactJSON(data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(data))
+	if err := json.Compact(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

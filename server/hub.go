@@ -1,0 +1,312 @@
+package server
+
+import (
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/myriadws/myriad/frame"
+)
+
+// shard is the gateway's state for one event loop: the loop's
+// subscriptions and the gateway state of the loop's connections. All its
+// maps are touched only by that loop's goroutine (in Handler callbacks and
+// mailbox jobs), so publishing takes no lock: a publish reaches each loop
+// through its mailbox and the loop walks its own subscribers. Only the
+// mailbox and the counters are shared.
+type shard struct {
+	g   *Gateway
+	l   *loop
+	idx int // position in Gateway.shards and Server.loops
+
+	topics     map[string]*topicSubs // topics with subscribers on this loop
+	topicsPeak int
+	conns      map[*Conn]*session // connections with gateway state
+	connsPeak  int
+
+	// opening hands what Authorize decided to the OnOpen that follows in
+	// the same callback. It holds at most one connection: an upgrade that
+	// fails after Authorize leaves a stale entry that the next Authorize
+	// overwrites, so nothing leaks.
+	opening struct {
+		c      *Conn
+		grant  *grant
+		topics []string
+	}
+
+	out []byte // scratch for reply frames
+
+	box   mailbox
+	run   gnet.Runnable // the mailbox task, allocated once
+	stats shardStats
+}
+
+// shardStats are one loop's hub counters; only that loop writes them
+// (publish counters aside), and Gateway.Stats sums them.
+type shardStats struct {
+	subscriptions atomic.Int64
+	delivered     atomic.Uint64
+	dropped       atomic.Uint64
+	slowClosed    atomic.Uint64
+	clientErrors  atomic.Uint64
+	busy          atomic.Uint64
+	_             [64]byte
+}
+
+// topicSubs is one topic's subscribers on one loop.
+type topicSubs struct {
+	name  string
+	subs  map[*Conn]struct{}
+	peak  int
+	users map[string]uint32 // authenticated subscribers by user id; nil until one subscribes
+}
+
+// session is the gateway state of one connection. A connection has one
+// only while there is something to keep: a verified token, subscriptions
+// or recent errors. An anonymous connection that subscribes to nothing
+// costs the gateway nothing.
+type session struct {
+	grant   *grant
+	topics  []*topicSubs // bounded by MaxTopicsPerConn; scanned linearly
+	strikes uint8        // error replies in a row
+}
+
+// shrinkFloor is the high-water mark from which an emptied map is
+// rebuilt. Go maps never give back their buckets, so a loop that once
+// held a million subscriptions would keep their memory forever; rebuilding
+// once a map falls to an eighth of its peak costs amortized O(1) per
+// delete.
+const shrinkFloor = 64
+
+// shrink returns m, or a right-sized copy when it has fallen far below
+// its peak (which it then resets).
+func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
+	if n := len(m); *peak >= shrinkFloor && n <= *peak/8 {
+		m = maps.Clone(m)
+		if m == nil {
+			m = make(map[K]V)
+		}
+		*peak = n
+	}
+	return m
+}
+
+func newShard(g *Gateway, l *loop) *shard {
+	sh := &shard{g: g, l: l, topics: make(map[string]*topicSubs), conns: make(map[*Conn]*session)}
+	sh.run = gnet.RunnableFunc(sh.drainMailbox)
+	return sh
+}
+
+// session returns c's session, creating it when create is set.
+func (sh *shard) session(c *Conn, create bool) *session {
+	s := sh.conns[c]
+	if s == nil && create {
+		s = &session{}
+		sh.conns[c] = s
+		sh.connsPeak = max(sh.connsPeak, len(sh.conns))
+	}
+	return s
+}
+
+// release drops c's session when it no longer holds anything.
+func (sh *shard) release(c *Conn, s *session) {
+	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 {
+		return
+	}
+	delete(sh.conns, c)
+	sh.conns = shrink(sh.conns, &sh.connsPeak)
+}
+
+// subscribed returns the index of topic in s's subscriptions, or -1.
+func (s *session) subscribed(topic string) int {
+	for i, ts := range s.topics {
+		if ts.name == topic {
+			return i
+		}
+	}
+	return -1
+}
+
+// subscribe adds c to topic; it is a no-op when c is already subscribed.
+func (sh *shard) subscribe(c *Conn, s *session, topic string) {
+	if s.subscribed(topic) >= 0 {
+		return
+	}
+	ts := sh.topics[topic]
+	if ts == nil {
+		ts = &topicSubs{name: topic, subs: make(map[*Conn]struct{}, 1)}
+		sh.topics[topic] = ts
+		sh.topicsPeak = max(sh.topicsPeak, len(sh.topics))
+		sh.g.reg.add(topic)
+	}
+	ts.subs[c] = struct{}{}
+	ts.peak = max(ts.peak, len(ts.subs))
+	user := s.user()
+	if user != "" {
+		if ts.users == nil {
+			ts.users = make(map[string]uint32, 1)
+		}
+		ts.users[user]++
+	}
+	s.topics = append(s.topics, ts)
+	sh.stats.subscriptions.Add(1)
+	if sh.g.cfg.PresenceEvents {
+		sh.g.presenceEvent("join", topic, user)
+	}
+}
+
+// unsubscribe removes c's i-th subscription. The topic's entry goes when
+// its last subscriber on this loop does.
+func (sh *shard) unsubscribe(c *Conn, s *session, i int) {
+	ts := s.topics[i]
+	last := len(s.topics) - 1
+	s.topics[i] = s.topics[last]
+	s.topics[last] = nil
+	s.topics = s.topics[:last]
+	if last == 0 {
+		s.topics = nil
+	}
+	delete(ts.subs, c)
+	user := s.user()
+	if user != "" && ts.users != nil {
+		if ts.users[user] <= 1 {
+			delete(ts.users, user)
+		} else {
+			ts.users[user]--
+		}
+	}
+	if len(ts.subs) == 0 {
+		delete(sh.topics, ts.name)
+		sh.topics = shrink(sh.topics, &sh.topicsPeak)
+		sh.g.reg.remove(ts.name)
+	} else {
+		ts.subs = shrink(ts.subs, &ts.peak)
+	}
+	sh.stats.subscriptions.Add(-1)
+	if sh.g.cfg.PresenceEvents {
+		sh.g.presenceEvent("leave", ts.name, user)
+	}
+}
+
+// drop removes every trace of c: its subscriptions and its session.
+func (sh *shard) drop(c *Conn) {
+	if sh.opening.c == c {
+		sh.opening.c, sh.opening.grant, sh.opening.topics = nil, nil, nil
+	}
+	s := sh.conns[c]
+	if s == nil {
+		return
+	}
+	for len(s.topics) > 0 {
+		sh.unsubscribe(c, s, len(s.topics)-1)
+	}
+	delete(sh.conns, c)
+	sh.conns = shrink(sh.conns, &sh.connsPeak)
+}
+
+func (s *session) user() string {
+	if s.grant == nil {
+		return ""
+	}
+	return s.grant.user
+}
+
+// deliver writes an encoded frame to every subscriber of topic on this
+// loop and returns how many took it.
+func (sh *shard) deliver(topic string, fr []byte) int {
+	ts := sh.topics[topic]
+	if ts == nil {
+		return 0
+	}
+	n := 0
+	// A failed write may close a subscriber at once, and its OnClose
+	// deletes from (or replaces) ts.subs while this loop ranges over it:
+	// Go allows deletion during range, and push skips closed connections.
+	for c := range ts.subs {
+		if sh.push(c, fr) {
+			n++
+		}
+	}
+	sh.stats.delivered.Add(uint64(n))
+	return n
+}
+
+// push writes one encoded frame to c with the MaxOutbound bound, applying
+// the slow policy when c's queue is full. The frame is shared, read-only,
+// by every loop; gnet copies whatever the kernel does not take at once.
+func (sh *shard) push(c *Conn, fr []byte) bool {
+	l := sh.l
+	if c.state != stateOpen || c.flags&flagKill != 0 {
+		return false
+	}
+	limit := l.srv.cfg.MaxOutbound
+	if queued := c.gc.OutboundBuffered(); queued+len(fr) > limit {
+		if sh.g.cfg.SlowPolicy == SlowDrop {
+			sh.stats.dropped.Add(1)
+			return false
+		}
+		sh.stats.slowClosed.Add(1)
+		l.stats.slowConsumers.Add(1)
+		c.reason = reasonSlowConsumer
+		l.srv.log.Warn("closing slow subscriber",
+			connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", limit))
+		l.kill(c)
+		return false
+	}
+	if _, err := c.gc.Write(fr); err != nil {
+		return false
+	}
+	l.stats.messagesOut.Add(1)
+	return true
+}
+
+// sendText frames payload as one text message in the shard's scratch
+// buffer and pushes it to c.
+func (sh *shard) sendText(c *Conn, payload []byte) {
+	sh.out = frame.AppendHeader(sh.out[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(payload))})
+	sh.out = append(sh.out, payload...)
+	sh.push(c, sh.out)
+	if cap(sh.out) > maxKeptBuffer {
+		sh.out = nil
+	}
+}
+
+// registry counts the loops holding each topic, so Stats can report the
+// number of distinct topics. It is locked only when a topic appears on or
+// disappears from a loop, never on the publish path.
+type registry struct {
+	mu   sync.Mutex
+	m    map[string]int32
+	peak int
+}
+
+func (r *registry) add(topic string) {
+	r.mu.Lock()
+	if r.m == nil {
+		r.m = make(map[string]int32)
+	}
+	r.m[topic]++
+	r.peak = max(r.peak, len(r.m))
+	r.mu.Unlock()
+}
+
+func (r *registry) remove(topic string) {
+	r.mu.Lock()
+	if r.m[topic] <= 1 {
+		delete(r.m, topic)
+		r.m = shrink(r.m, &r.peak)
+	} else {
+		r.m[topic]--
+	}
+	r.mu.Unlock()
+}
+
+func (r *registry) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
+}

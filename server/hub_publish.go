@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gobwas/ws"
+
+	"github.com/myriadws/myriad/frame"
+)
+
+// PublishError is a publish refused for its input (a bad topic or data);
+// the API answers it with 400.
+type PublishError struct{ Reason string }
+
+func (e *PublishError) Error() string { return e.Reason }
+
+// topicFrame is one topic's message, encoded once as a complete text
+// frame and shared read-only by every loop.
+type topicFrame struct {
+	topic string
+	frame []byte
+}
+
+// encodeMessage frames {"type":"message","topic":topic,"data":data}.
+// Topic names need no JSON escaping (see checkTopic); data is compact JSON.
+func encodeMessage(topic string, data []byte) []byte {
+	const pre, mid = `{"type":"message","topic":"`, `","data":`
+	n := len(pre) + len(topic) + len(mid) + len(data) + 1
+	b := make([]byte, 0, frame.MaxHeaderSize+n)
+	b = frame.AppendHeader(b, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(n)})
+	b = append(b, pre...)
+	b = append(b, topic...)
+	b = append(b, mid...)
+	b = append(b, data...)
+	return append(b, '}')
+}
+
+// encodeText frames payload as one text message.
+func encodeText(payload []byte) []byte {
+	b := make([]byte, 0, frame.MaxHeaderSize+len(payload))
+	b = frame.AppendHeader(b, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(payload))})
+	return append(b, payload...)
+}
+
+// dispatch hands j to every loop once. It returns the first refusal
+// (ErrBusy or ErrClosed); the loops that took j still run it.
+func (g *Gateway) dispatch(j *job) error {
+	// One extra count keeps j from completing while it is being handed out.
+	j.pending.Store(int32(len(g.shards)) + 1)
+	var first error
+	for _, sh := range g.shards {
+		if err := sh.enqueue(j); err != nil && first == nil {
+			first = err
+		}
+	}
+	j.finish(0)
+	return first
+}
+
+// dispatchMessages validates data and topics, encodes one frame per
+// distinct topic and dispatches them as one job. done, when not nil,
+// becomes the job's completion channel. Any goroutine may call it,
+// including an event loop, since it does not wait.
+func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struct{}) (*job, error) {
+	if g.srv == nil {
+		return nil, errNotMounted
+	}
+	if len(data) == 0 {
+		return nil, &PublishError{Reason: `missing "data"`}
+	}
+	compact, err := compactJSON(data)
+	if err != nil {
+		return nil, &PublishError{Reason: "data is not valid JSON: " + err.Error()}
+	}
+	frames := make([]topicFrame, 0, len(topics))
+	for i, t := range topics {
+		if err := checkTopic(t, g.cfg.MaxTopicLen); err != nil {
+			return nil, &PublishError{Reason: fmt.Sprintf("topic %q: %v", t, err)}
+		}
+		if contains(topics[:i], t) {
+			continue
+		}
+		frames = append(frames, topicFrame{topic: t, frame: encodeMessage(t, compact)})
+	}
+	if len(frames) == 0 {
+		return nil, &PublishError{Reason: `no topic given: set "topic" or "topics"`}
+	}
+	g.publishes.Add(uint64(len(frames)))
+	j := &job{done: done, run: func(sh *shard) int {
+		n := 0
+		for _, f := range frames {
+			n += sh.deliver(f.topic, f.frame)
+		}
+		return n
+	}}
+	return j, g.dispatch(j)
+}
+
+// Publish sends data, one JSON value, to every subscriber of each topic as
+// {"type":"message","topic":...,"data":...}, and returns the number of
+// sockets the messages were written to, summed over the loops once each
+// has run the publish. A topic without subscribers is not an error: it
+// delivers to none. Publishes made one after another reach each
+// subscriber in that order. Any goroutine may call it except an event
+// loop, which it would wait for; it returns early, with the count so far,
+// when ctx ends or the server stops.
+func (g *Gateway) Publish(ctx context.Context, topics []string, data json.RawMessage) (int, error) {
+	done := make(chan struct{})
+	j, err := g.dispatchMessages(topics, data, done)
+	if j == nil {
+		return 0, err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return int(j.delivered.Load()), ctx.Err()
+	case <-g.stopping:
+		return int(j.delivered.Load()), ErrClosed
+	}
+	return int(j.delivered.Load()), err
+}
+
+// presenceEvent pushes a join or leave event to topic's subscribers. It
+// runs on a loop and does not wait; when a loop's queue is full the event
+// is skipped there and counted as busy.
+func (g *Gateway) presenceEvent(kind, topic, user string) {
+	b, err := json.Marshal(&reply{Type: kind, Topic: topic, User: user})
+	if err != nil {
+		return
+	}
+	fr := encodeText(b)
+	_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
+}
+
+// HubStats are the gateway's counters. Totals count since start.
+type HubStats struct {
+	Topics        int    `json:"topics"`        // distinct topics with subscribers now
+	Subscriptions int64  `json:"subscriptions"` // connection-topic pairs now
+	Publishes     uint64 `json:"publishes"`     // messages published, one per topic
+	Delivered     uint64 `json:"delivered"`     // messages written to subscribers
+	Dropped       uint64 `json:"dropped"`       // skipped for slow subscribers (SlowDrop)
+	SlowClosed    uint64 `json:"slow_closed"`   // subscribers closed as slow (SlowClose)
+	ClientErrors  uint64 `json:"client_errors"` // error replies to clients
+	Busy          uint64 `json:"busy"`          // publishes a full loop queue refused
+}
+
+// Stats returns the gateway's counters. Any goroutine may call it.
+func (g *Gateway) Stats() HubStats {
+	st := HubStats{Topics: g.reg.len(), Publishes: g.publishes.Load()}
+	for _, sh := range g.shards {
+		ss := &sh.stats
+		st.Subscriptions += ss.subscriptions.Load()
+		st.Delivered += ss.delivered.Load()
+		st.Dropped += ss.dropped.Load()
+		st.SlowClosed += ss.slowClosed.Load()
+		st.ClientErrors += ss.clientErrors.Load()
+		st.Busy += ss.busy.Load()
+	}
+	return st
+}

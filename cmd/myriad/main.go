@@ -2,7 +2,7 @@
 // reactor. Every flag can also be set as a MYRIAD_* environment variable
 // (--max-conns is MYRIAD_MAX_CONNS); a flag on the command line wins.
 //
-//	myriad [flags]          serve (echo on /echo)
+//	myriad [flags]          serve (echo on /echo, pub/sub on /ws, API on --api-addr)
 //	myriad tune [flags]     judge this host against a connection target
 //	myriad version          print the version
 package main

@@ -21,6 +21,7 @@ import (
 // options are the command line of the server.
 type options struct {
 	cfg       server.Config
+	gw        gatewayOptions
 	multicore bool
 	logLevel  string
 	logFormat string
@@ -56,6 +57,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	addGatewayFlags(fs, &o.gw)
 	return fs
 }
 
@@ -132,6 +134,10 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	}
 	if err := o.cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "myriad: invalid configuration: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return 2
+	}
+	if o.cfg.Routes, err = o.gw.routes(); err != nil {
+		fmt.Fprintf(stderr, "myriad: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 2
 	}
 	log := newLogger(o, stderr)

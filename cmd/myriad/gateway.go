@@ -1,0 +1,47 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/myriadws/myriad/server"
+)
+
+// gatewayPath is where the pub/sub gateway is mounted, beside /echo.
+const gatewayPath = "/ws"
+
+// gatewayOptions are the gateway's flags.
+type gatewayOptions struct {
+	cfg        server.GatewayConfig
+	jwtSecret  string
+	slowPolicy string
+}
+
+// addGatewayFlags declares the gateway's flags on fs, bound to g.
+func addGatewayFlags(fs *flag.FlagSet, g *gatewayOptions) {
+	c := &g.cfg
+	c.APIMaxBody = server.DefaultAPIMaxBody
+	fs.StringVar(&c.APIAddr, "api-addr", server.DefaultAPIAddr, "publish and admin HTTP API listen address (empty: no API)")
+	fs.StringVar(&c.APIKey, "api-key", "", "require Authorization: Bearer <key> on every API request (empty: no key)")
+	fs.Var(byteSize{p64: &c.APIMaxBody}, "api-max-body", "largest API request body; larger gets 413")
+	fs.StringVar(&g.jwtSecret, "jwt-secret", "", "HS256 secret; when set, "+gatewayPath+" requires a token (?token= or Authorization: Bearer)")
+	fs.BoolVar(&c.ClientPublish, "client-publish", false, "let clients without a token publish (token holders follow their pub_topics claim)")
+	fs.IntVar(&c.MaxTopicsPerConn, "max-topics-per-conn", server.DefaultMaxTopicsPerConn, "most topics one connection may subscribe to")
+	fs.BoolVar(&c.PresenceEvents, "presence-events", false, "push join and leave events to a topic's subscribers")
+	fs.StringVar(&g.slowPolicy, "slow-policy", string(server.SlowClose), "a subscriber whose outbound queue is full: close it, or drop the message for it")
+}
+
+// routes builds the gateway and returns the server's routes: echo on
+// /echo and the gateway on /ws.
+func (g *gatewayOptions) routes() (map[string]server.Handler, error) {
+	c := g.cfg
+	c.SlowPolicy = server.SlowPolicy(g.slowPolicy)
+	if g.jwtSecret != "" {
+		c.JWTSecret = []byte(g.jwtSecret)
+	}
+	gw, err := server.NewGateway(c)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return map[string]server.Handler{"/echo": server.Echo{}, gatewayPath: gw}, nil
+}

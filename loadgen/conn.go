@@ -23,9 +23,10 @@ const (
 // its event loop: every field and method may be used only from that loop,
 // inside a ConnHandler callback or a function given to Session.Each.
 //
-// Seq, Expect and Next are for scenarios (the engine never touches them):
-// for example a sequence number to send, the sequence number expected next
-// from the server, and the time of the next scheduled action.
+// Seq, Expect, Next and Flags are for scenarios (the engine never touches
+// them): for example a sequence number to send, the sequence number
+// expected next from the server, the time of the next scheduled action, and
+// a few bits of state.
 type Conn struct {
 	gc   gnet.Conn
 	loop *loop
@@ -43,6 +44,9 @@ type Conn struct {
 	phase   uint8
 	cause   uint8  // why the connection ended, when the engine knows better than the socket error
 	status  uint16 // HTTP status of a refused upgrade, or the server's close code
+	// Flags is scenario-owned like Seq, Expect and Next; it sits here to
+	// use padding, keeping Conn within 128 bytes.
+	Flags uint8
 
 	id    uint64
 	start int64 // dial start, ns on the Session clock

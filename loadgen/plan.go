@@ -63,6 +63,19 @@ type Plan struct {
 	// connecting and once settled.
 	ServerPIDs []int `json:"server_pids,omitempty"`
 
+	// Broadcast: the topic subscribers join, the publish API the
+	// publisher posts to (with APIKey as a bearer token if set), and how
+	// many messages per second it posts. Size pads each message's data.
+	Topic   string  `json:"topic,omitempty"`
+	API     string  `json:"api,omitempty"`
+	APIKey  string  `json:"api_key,omitempty"`
+	PubRate float64 `json:"pub_rate,omitempty"`
+	// PublishElsewhere marks a broadcast worker whose messages are
+	// published by its parent: it connects its subscribers, waits for the
+	// parent to say how many messages it published, and counts against
+	// that.
+	PublishElsewhere bool `json:"publish_elsewhere,omitempty"`
+
 	// Worker marks a plan run by a worker process: host-wide checks (ports,
 	// CPU across processes) are left to the parent.
 	Worker bool `json:"worker,omitempty"`
@@ -82,6 +95,9 @@ const (
 	DefaultSettle           = time.Second
 	DefaultMaxMessage       = 16 << 20
 	DefaultDuration         = 10 * time.Second
+	DefaultTopic            = "bench"
+	DefaultAPI              = "http://127.0.0.1:8081/publish"
+	DefaultPubRate          = 1
 )
 
 // minEchoSize is the echo payload header: sequence number and scheduled
@@ -119,6 +135,15 @@ func (p Plan) withDefaults() Plan {
 	if p.Duration <= 0 {
 		p.Duration = DefaultDuration
 	}
+	if p.Topic == "" {
+		p.Topic = DefaultTopic
+	}
+	if p.API == "" {
+		p.API = DefaultAPI
+	}
+	if p.PubRate <= 0 {
+		p.PubRate = DefaultPubRate
+	}
 	return p
 }
 
@@ -147,6 +172,8 @@ func (p Plan) Validate() error {
 		return errors.New("--size must not be negative")
 	case p.MsgRate < 0:
 		return errors.New("--msg-rate must not be negative")
+	case p.PubRate < 0:
+		return errors.New("--pub-rate must not be negative")
 	}
 	for _, a := range p.Sources {
 		if !a.Is4() && !a.Is6() {

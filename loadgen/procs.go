@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -31,6 +32,14 @@ type workerMsg struct {
 	Progress *Progress `json:"progress,omitempty"`
 	Report   *Report   `json:"report,omitempty"`
 	Error    string    `json:"error,omitempty"`
+}
+
+// workerControl is one line the parent writes on a worker's stdin after
+// the plan.
+type workerControl struct {
+	// Published tells a broadcast worker (Plan.PublishElsewhere) that the
+	// parent has finished publishing, and how many messages it published.
+	Published *int64 `json:"published,omitempty"`
 }
 
 // SplitPlan divides p among n processes: connections and rate evenly, and
@@ -85,6 +94,20 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 	}
 	plans := SplitPlan(p, n)
 	n = len(plans)
+	// Broadcast: the parent publishes, once, and the workers only
+	// subscribe; they learn how many messages to expect when it is done.
+	var pub *publisher
+	pm := newMetrics(0)
+	if _, ok := sc.(*Broadcast); ok {
+		pub, err = newPublisher(p, pm.recorder(HistPublish), pm.counter, func() int64 { return time.Now().UnixNano() })
+		if err != nil {
+			return nil, err
+		}
+		for i := range plans {
+			plans[i].PublishElsewhere = true
+			plans[i].APIKey = ""
+		}
+	}
 	var warnings []string
 	for _, wn := range HostWarnings(p, n) {
 		warnings = append(warnings, wn)
@@ -153,6 +176,34 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 
 	latest := make([]Progress, n)
 	have := make([]bool, n)
+	exited := make([]bool, n)
+	pubCtx, pubCancel := context.WithCancel(ctx)
+	defer pubCancel()
+	var pubDone chan publishResult
+	var pubRes publishResult
+	publishing := false
+	// subscribed reports whether every worker has its subscribers in
+	// place (or has ended), so publishing may begin.
+	subscribed := func() bool {
+		for i := range latest {
+			switch {
+			case exited[i]:
+			case !have[i]:
+				return false
+			case latest[i].Phase != PhaseSubscribed && phaseRank(latest[i].Phase) < phaseRank("closing"):
+				return false
+			}
+		}
+		return true
+	}
+	startPublishing := func() {
+		if pub == nil || pubDone != nil || ctx.Err() != nil || !subscribed() {
+			return
+		}
+		pubDone = make(chan publishResult, 1)
+		publishing = true
+		go func() { pubDone <- pub.run(pubCtx, p.Duration) }()
+	}
 	reports := make([]*Report, n)
 	errs := make([]string, n)
 	watch := newCPUWatch()
@@ -166,6 +217,9 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 		}
 		mp := MergeProgress(latest)
 		mp.Elapsed = time.Since(started).Seconds()
+		if publishing {
+			mp.Phase = "publishing"
+		}
 		if !sampled && mp.Settled {
 			sampled = true
 			for i := range servers {
@@ -193,14 +247,25 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 			switch {
 			case m.m.Progress != nil:
 				latest[m.i], have[m.i] = *m.m.Progress, true
+				startPublishing()
 				emit(false)
 			case m.m.Report != nil:
 				reports[m.i] = m.m.Report
 			case m.m.Error != "":
 				errs[m.i] = m.m.Error
 			}
-		case <-readDone:
+		case i := <-readDone:
 			running--
+			exited[i] = true
+			startPublishing()
+		case pubRes = <-pubDone:
+			publishing = false
+			for i, in := range stdins {
+				if !exited[i] {
+					_ = json.NewEncoder(in).Encode(workerControl{Published: &pubRes.Published})
+				}
+			}
+			emit(true)
 		case <-tick.C:
 			emit(true)
 		case <-ctxDone:
@@ -230,6 +295,11 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 		}
 	}
 	stopWorkers(procs, stdins, p.CloseTimeout+10*time.Second)
+	if publishing {
+		// Every worker ended while the publisher was still at it.
+		pubCancel()
+		pubRes = <-pubDone
+	}
 
 	var got []*Report
 	var failed []string
@@ -249,6 +319,9 @@ func RunProcs(ctx context.Context, p Plan, n int, w Workers, o Options) (*Report
 	}
 	rep := Merge(got...)
 	rep.Scenario = p.Scenario
+	if pub != nil {
+		addPublisher(rep, pm, pubRes, got)
+	}
 	rep.Memory.Servers = servers
 	rep.Memory.derive()
 	rep.Warnings = append(append(warnings, failed...), rep.Warnings...)
@@ -315,7 +388,21 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer, log *zap.Logg
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	published := make(chan int64, 1)
 	go func() {
+		// Control lines follow the plan until the parent closes stdin.
+		for {
+			var ctl workerControl
+			if err := dec.Decode(&ctl); err != nil {
+				break
+			}
+			if ctl.Published != nil {
+				select {
+				case published <- *ctl.Published:
+				default:
+				}
+			}
+		}
 		_, _ = io.Copy(io.Discard, io.MultiReader(dec.Buffered(), in))
 		cancel()
 	}()
@@ -330,10 +417,52 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer, log *zap.Logg
 		Progress: func(pr Progress) {
 			_ = enc.Encode(workerMsg{Progress: &pr})
 		},
+		published: published,
 	})
 	if err != nil {
 		_ = enc.Encode(workerMsg{Error: err.Error()})
 		return err
 	}
 	return enc.Encode(workerMsg{Report: rep})
+}
+
+// addPublisher adds the parent's publisher to a broadcast report merged
+// from its workers: the publisher's counters and histogram, the number of
+// messages published, and the last_subscriber histogram built from the
+// largest per-message latency over all workers.
+func addPublisher(rep *Report, pm *metrics, res publishResult, workers []*Report) {
+	for k, v := range pm.counters(0) {
+		if strings.HasPrefix(k, "publish_") {
+			if isMaxCounter(k) {
+				rep.Counters[k] = max(rep.Counters[k], v)
+			} else {
+				rep.Counters[k] += v
+			}
+		}
+	}
+	for name, h := range pm.histograms() {
+		if rep.Latency[name] == nil {
+			rep.Latency[name] = NewHistogram()
+		}
+		rep.Latency[name].Merge(h)
+	}
+	rep.Counters[CounterBcastPublished] = res.Published
+	last := make([]int64, res.Published)
+	for i := range last {
+		last[i] = -1
+	}
+	for _, w := range workers {
+		for i, us := range w.LastBySeq {
+			if i < len(last) {
+				last[i] = max(last[i], us)
+			}
+		}
+	}
+	h := NewHistogram()
+	for _, us := range last {
+		if us >= 0 {
+			h.RecordMicros(us)
+		}
+	}
+	rep.Latency[HistLastSubscriber] = h
 }

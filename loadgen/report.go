@@ -39,6 +39,12 @@ type Report struct {
 	Latency  map[string]*Histogram `json:"latency"`
 	Memory   Memory                `json:"memory"`
 	Warnings []string              `json:"warnings,omitempty"`
+	// LastBySeq is a broadcast worker's largest fan-out latency of each
+	// message over its own subscribers, in microseconds by sequence number
+	// (-1: none received). Its parent takes the largest over all workers
+	// to build the last_subscriber histogram; Merge drops it, since
+	// messages of separate runs do not correspond.
+	LastBySeq []int64 `json:"last_subscriber_by_seq_us,omitempty"`
 }
 
 // Merge combines reports of processes that ran at the same time (or of

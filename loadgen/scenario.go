@@ -77,6 +77,7 @@ func Scenarios() []ScenarioInfo {
 	list := []ScenarioInfo{
 		{Name: "idle", Summary: "open --conns connections, hold them for --duration, answer pings, count drops; memory per connection", New: func() Scenario { return new(Idle) }},
 		{Name: "echo", Summary: "each connection sends --size byte messages at --msg-rate on a fixed schedule; round-trip latency", New: func() Scenario { return new(Echo) }},
+		{Name: "broadcast", Summary: "--conns subscribers on --topic; a publisher posts --pub-rate messages/s to --api for --duration; fan-out and last-subscriber latency, loss", New: func() Scenario { return new(Broadcast) }},
 		{Name: "churn", Summary: "open connections at --rate for --duration, each living --conns/--rate seconds; connect latency and failures", New: func() Scenario { return new(Churn) }},
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })

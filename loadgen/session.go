@@ -24,6 +24,7 @@ type Session struct {
 	plan  Plan
 	log   *zap.Logger
 	base  time.Time // origin of the Session clock
+	wall0 int64     // base as Unix ns
 	seed  uint64
 	hooks ConnHandler
 
@@ -55,6 +56,12 @@ type Session struct {
 
 	memMu sync.Mutex
 	mem   Memory
+
+	// published delivers, to a worker whose parent publishes, the number
+	// of messages the parent published; nil in a standalone run.
+	published <-chan int64
+	// lastBySeq is a broadcast worker's per-message maxima for its report.
+	lastBySeq []int64
 }
 
 // job is one connection attempt waiting for a dial worker.
@@ -74,10 +81,12 @@ func newSession(p Plan, log *zap.Logger, hooks ConnHandler) (*Session, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	base := time.Now()
 	s := &Session{
 		plan:   p,
 		log:    log,
-		base:   time.Now(),
+		base:   base,
+		wall0:  base.UnixNano(),
 		seed:   rand.Uint64(),
 		hooks:  hooks,
 		m:      newMetrics(len(p.Targets)),
@@ -177,6 +186,12 @@ func (s *Session) stop() {
 // Now is the Session clock: monotonic nanoseconds since the Session began.
 // Safe for concurrent use.
 func (s *Session) Now() int64 { return int64(time.Since(s.base)) }
+
+// WallTime converts now, a time on the Session clock, to wall-clock Unix
+// nanoseconds, for comparing with times taken by other processes (a
+// publisher's send time) without reading the clock again. Safe for
+// concurrent use.
+func (s *Session) WallTime(now int64) int64 { return s.wall0 + now }
 
 // SendTime is the time a latency should be measured from, for a message
 // whose send was scheduled at due and actually made at now. The pacer's

@@ -32,6 +32,10 @@ type config struct {
 	procs       int
 	jsonPath    string
 	quiet       bool
+	topic       string
+	api         string
+	apiKey      string
+	pubRate     float64
 }
 
 // newFlagSet defines the scenario flags. Errors are returned, not printed
@@ -43,16 +47,20 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.conns, "conns", 1000, "connections to open (churn: connections open at steady state)")
 	fs.Float64Var(&cfg.rate, "rate", 0, "new connections per second, on a fixed schedule; 0 = as fast as the dial workers go")
 	fs.DurationVar(&cfg.ramp, "ramp", 0, "raise the connect rate linearly from 0 to --rate over this time")
-	fs.DurationVar(&cfg.duration, "duration", loadgen.DefaultDuration, "how long to hold (idle), send (echo) or keep opening (churn)")
+	fs.DurationVar(&cfg.duration, "duration", loadgen.DefaultDuration, "how long to hold (idle), send (echo), keep opening (churn) or publish (broadcast)")
 	fs.IntVar(&cfg.retries, "retries", 0, "retries per failed connection attempt")
 	fs.DurationVar(&cfg.handshake, "handshake-timeout", loadgen.DefaultHandshakeTimeout, "limit on TCP connect plus WebSocket upgrade")
-	fs.DurationVar(&cfg.closeWait, "close-timeout", loadgen.DefaultCloseTimeout, "wait for the server's close reply (and echo drain) before giving up")
+	fs.DurationVar(&cfg.closeWait, "close-timeout", loadgen.DefaultCloseTimeout, "wait for the server's close reply (and echo or broadcast stragglers) before giving up")
 	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle: wait after connecting before sampling memory")
 	fs.Var(&cfg.sources, "source", "local source `addresses`: list or range (127.0.0.2-127.0.0.40); repeatable")
 	fs.IntVar(&cfg.procs, "procs", 1, "worker processes to spread connections over (each has its own fd limit)")
 	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable (as many as --url: the i-th serves the i-th URL)")
-	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16)")
+	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16); broadcast: bytes of each message's data, padded")
 	fs.Float64Var(&cfg.msgRate, "msg-rate", loadgen.DefaultMsgRate, "echo: messages per second per connection")
+	fs.StringVar(&cfg.topic, "topic", loadgen.DefaultTopic, "broadcast: topic to subscribe and publish to (added to --url as ?topics= unless it names topics)")
+	fs.StringVar(&cfg.api, "api", loadgen.DefaultAPI, "broadcast: publish API `URL`")
+	fs.StringVar(&cfg.apiKey, "api-key", "", "broadcast: publish API key, sent as Authorization: Bearer")
+	fs.Float64Var(&cfg.pubRate, "pub-rate", loadgen.DefaultPubRate, "broadcast: messages published per second, for --duration once subscribers are settled")
 	fs.IntVar(&cfg.dialWorkers, "dial-workers", loadgen.DefaultDialWorkers, "concurrent dials per process")
 	fs.IntVar(&cfg.loops, "loops", 0, "event loops per process (default: GOMAXPROCS)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the report as JSON to `file`")
@@ -60,10 +68,21 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func (cfg *config) plan(scenario string) loadgen.Plan {
+func (cfg *config) plan(scenario string) (loadgen.Plan, error) {
+	targets := []string(cfg.urls)
+	if scenario == "broadcast" {
+		targets = nil
+		for _, u := range cfg.urls {
+			t, err := loadgen.SubscribeURL(u, cfg.topic)
+			if err != nil {
+				return loadgen.Plan{}, err
+			}
+			targets = append(targets, t)
+		}
+	}
 	return loadgen.Plan{
 		Scenario:         scenario,
-		Targets:          cfg.urls,
+		Targets:          targets,
 		Conns:            cfg.conns,
 		Rate:             cfg.rate,
 		Ramp:             cfg.ramp,
@@ -78,7 +97,11 @@ func (cfg *config) plan(scenario string) loadgen.Plan {
 		DialWorkers:      cfg.dialWorkers,
 		Loops:            cfg.loops,
 		ServerPIDs:       cfg.serverPIDs,
-	}
+		Topic:            cfg.topic,
+		API:              cfg.api,
+		APIKey:           cfg.apiKey,
+		PubRate:          cfg.pubRate,
+	}, nil
 }
 
 // stringList is a repeatable string flag.

@@ -77,8 +77,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "myriad-loadgen: --procs must be at least 1")
 		return exitUsage
 	}
-	plan := cfg.plan(name)
-	if err := plan.Validate(); err != nil {
+	plan, err := cfg.plan(name)
+	if err == nil {
+		err = plan.Validate()
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
 		return exitUsage
 	}
@@ -240,7 +243,7 @@ usage:
 scenarios:
 `)
 	for _, si := range loadgen.Scenarios() {
-		fmt.Fprintf(&b, "  %-6s %s\n", si.Name, si.Summary)
+		fmt.Fprintf(&b, "  %-9s %s\n", si.Name, si.Summary)
 	}
 	b.WriteString("\nflags:\n")
 	var cfg config
@@ -263,6 +266,7 @@ examples:
   myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 19000 --rate 5000 --duration 30s --server-pid 1234
   myriad-loadgen echo --url ws://127.0.0.1:8080/echo --conns 1000 --msg-rate 10 --size 64 --duration 30s --json echo.json
   myriad-loadgen churn --url ws://127.0.0.1:8080/echo --conns 500 --rate 1000 --duration 20s
+  myriad-loadgen broadcast --url ws://127.0.0.1:8080/ws --api http://127.0.0.1:8081/publish --conns 19000 --rate 5000 --pub-rate 10 --duration 20s --size 64
   myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 60000 --procs 4 --source 127.0.0.2-127.0.0.9
 `)
 	_, _ = io.WriteString(w, b.String())

@@ -2,6 +2,9 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,4 +104,124 @@ func TestChurnAgainstMyriad(t *testing.T) {
 	if got := srv.Stats().Upgrades; got != 100 {
 		t.Errorf("server counted %d upgrades, want 100", got)
 	}
+}
+
+// startMyriadGateway runs a myriad server with the pub/sub gateway on /ws
+// and its publish API on another loopback port, and returns the server,
+// the subscribe URL and the API's base URL.
+func startMyriadGateway(t *testing.T) (*server.Server, string, string) {
+	t.Helper()
+	gw, err := server.NewGateway(server.GatewayConfig{APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{
+		Addr:   "127.0.0.1:0",
+		Logger: zap.NewNop(),
+		Routes: map[string]server.Handler{"/ws": gw},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	select {
+	case <-srv.Ready():
+	case err := <-served:
+		t.Fatalf("Serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(func() {
+		_ = srv.Close()
+		<-served
+	})
+	eventually(t, "the API listener", func() bool { return gw.APIAddr() != nil })
+	return srv, "ws://" + srv.Addr().String() + "/ws", "http://" + gw.APIAddr().String()
+}
+
+// gatewayStats is the body of the gateway API's GET /stats.
+type gatewayStats struct {
+	server.Stats
+	Hub server.HubStats `json:"hub"`
+}
+
+// fetchStats reads GET /stats from the gateway's API; any goroutine may
+// call it.
+func fetchStats(api string) (gatewayStats, error) {
+	var st gatewayStats
+	resp, err := http.Get(api + "/stats")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET /stats: %s", resp.Status)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	return st, err
+}
+
+func myriadStats(t *testing.T, api string) gatewayStats {
+	t.Helper()
+	st, err := fetchStats(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestBroadcastAgainstMyriad runs broadcast against the real gateway and
+// checks the report against the gateway's own counts from /stats.
+func TestBroadcastAgainstMyriad(t *testing.T) {
+	const conns, rate = 300, 20
+	_, wsURL, api := startMyriadGateway(t)
+	u, err := SubscribeURL(wsURL, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPlan("broadcast", conns, u)
+	p.API = api + "/publish"
+	p.PubRate = rate
+	p.Size = 64
+
+	// While publishing, the gateway must hold one subscription per
+	// subscriber.
+	var subscriptions atomic.Int64
+	subscriptions.Store(-1)
+	sc, _ := NewScenario("broadcast")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, p, sc, Options{Progress: func(pr Progress) {
+		if pr.Phase == "publishing" && subscriptions.Load() < 0 {
+			if st, err := fetchStats(api); err == nil {
+				subscriptions.Store(st.Hub.Subscriptions)
+			}
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const published = rate
+	wantCounter(t, rep, CounterUpgraded, conns)
+	wantCounter(t, rep, CounterBcastPublished, published)
+	wantCounter(t, rep, CounterBcastReceived, published*conns)
+	wantCounter(t, rep, CounterPublishDelivered, published*conns)
+	wantCounter(t, rep, CounterBcastLost, 0)
+	wantCounter(t, rep, CounterBcastDuplicated, 0)
+	wantCounter(t, rep, CounterBcastOutOfOrder, 0)
+	wantCounter(t, rep, CounterBcastUnparsed, 0)
+	wantCounter(t, rep, CounterPublishErrors, 0)
+	wantCount(t, rep, HistLastSubscriber, published)
+	if got := subscriptions.Load(); got != conns {
+		t.Errorf("gateway subscriptions while publishing = %d, want %d", got, conns)
+	}
+	st := myriadStats(t, api)
+	if st.Hub.Publishes != published || st.Hub.Delivered != published*conns {
+		t.Errorf("gateway counted %d publishes and %d deliveries, want %d and %d", st.Hub.Publishes, st.Hub.Delivered, published, published*conns)
+	}
+	if st.Hub.Dropped != 0 || st.Hub.SlowClosed != 0 || st.Hub.Busy != 0 {
+		t.Errorf("gateway dropped %d, slow-closed %d, refused %d as busy", st.Hub.Dropped, st.Hub.SlowClosed, st.Hub.Busy)
+	}
+	eventually(t, "subscriptions gone", func() bool { return myriadStats(t, api).Hub.Subscriptions == 0 })
 }

@@ -59,6 +59,9 @@ func (f *fuzzConn) Close() error {
 	return nil
 }
 
+// fuzzMaxMessage is the frame fuzzer's MaxMessage: no echo may be larger.
+const fuzzMaxMessage = 4096
+
 // frameRun is what feeding one input produced.
 type frameRun struct {
 	out    []byte
@@ -79,11 +82,9 @@ func runFrames(l *loop, deflate bool, pieces [][]byte) frameRun {
 		l.current = nil
 		l.putInbound(c)
 	}()
-	var buffered []byte
 	for _, p := range pieces {
 		// gnet keeps unread input and appends what arrives next.
-		buffered = append(append([]byte(nil), fc.in...), p...)
-		fc.in = buffered
+		fc.in = append(fc.in, p...)
 		if act := l.readFrames(c); act != gnet.None || c.flags&flagKill != 0 {
 			break
 		}
@@ -91,14 +92,46 @@ func runFrames(l *loop, deflate bool, pieces [][]byte) frameRun {
 	return frameRun{out: fc.out, killed: c.flags&flagKill != 0, state: c.state}
 }
 
+// framedInput turns fuzz bytes into a stream of well-formed masked frames
+// with arbitrary flags, opcodes and payloads, so that the fuzzer spends its
+// time past the header checks: each frame takes a first header byte, a
+// length byte and that many payload bytes (fewer at the end of the input).
+// A length byte of 255 stands for a 200-byte payload repeated to 70,000
+// bytes, to reach the 64-bit length encoding.
+func framedInput(b []byte) []byte {
+	var out []byte
+	for len(b) >= 2 {
+		b0, n := b[0], int(b[1])
+		b = b[2:]
+		long := n == 255
+		if long {
+			n = 200
+		}
+		n = min(n, len(b))
+		p := b[:n]
+		b = b[n:]
+		if long {
+			p = bytes.Repeat(p, 70000/max(n, 1))
+		}
+		h := ws.Header{Fin: b0&0x80 != 0, Rsv: (b0 >> 4) & 7, OpCode: ws.OpCode(b0 & 0xf),
+			Masked: true, Mask: [4]byte{0x11, 0x22, 0x33, byte(n)}, Length: int64(len(p))}
+		out = frame.AppendHeader(out, h)
+		start := len(out)
+		out = append(out, p...)
+		frame.Unmask(out[start:], h.Mask, 0)
+	}
+	return out
+}
+
 // FuzzReadFrames feeds arbitrary byte streams to the server's frame path
 // (readFrames and everything below it, with the echo application), with
 // and without permessage-deflate, whole, split at a chosen point, and a
-// byte at a time. All three must write the same bytes and end in the same
+// byte at a time. With framed set the bytes are first shaped into masked
+// frames by framedInput. All three must write the same bytes and end in the same
 // state; what the server writes must be valid server frames, a close frame
 // only as the last one, and never the 1011 of an unexpected error.
 func FuzzReadFrames(f *testing.F) {
-	srv, err := New(Config{Loops: 1, MaxMessage: 4096, Compression: true, CompressionMinSize: 16})
+	srv, err := New(Config{Loops: 1, MaxMessage: fuzzMaxMessage, Compression: true, CompressionMinSize: 16})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -118,13 +151,29 @@ func FuzzReadFrames(f *testing.F) {
 		mfz(true, ws.OpText, deflatedText),
 		cat(mfz(false, ws.OpText, deflatedText[:5]), mf(true, ws.OpContinuation, deflatedText[5:])),
 		mfz(true, ws.OpBinary, zeroBomb(1<<20)),
+		mfz(true, ws.OpText, deflated(textPayload(fuzzMaxMessage))),
+		mfz(true, ws.OpText, deflated(textPayload(fuzzMaxMessage+1))),
 		rawHeader(0x82, true, 1<<63|1),
 		frame.AppendFrame(nil, true, ws.OpText, []byte("unmasked")),
 	}
 	for i, s := range seeds {
-		f.Add(s, uint16(i*13))
+		f.Add(s, uint16(i*13), false)
 	}
-	f.Fuzz(func(t *testing.T, in []byte, split uint16) {
+	framedSeeds := [][]byte{
+		cat([]byte{0x01, 4}, []byte("frag"), []byte{0x89, 1, 'p'}, []byte{0x80, 4}, []byte("ment")),
+		cat([]byte{0xc1, byte(len(deflatedText))}, deflatedText),
+		cat([]byte{0x41, 5}, deflatedText[:5], []byte{0x80, byte(len(deflatedText) - 5)}, deflatedText[5:]),
+		cat([]byte{0x88, 5, 0x03, 0xe8}, []byte("bye")),
+		cat([]byte{0x81, 6}, []byte("okôok")),
+		cat([]byte{0x82, 255}, make([]byte, 200)),
+	}
+	for i, s := range framedSeeds {
+		f.Add(s, uint16(i*7), true)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, split uint16, framed bool) {
+		if framed {
+			in = framedInput(in)
+		}
 		k := int(split) % (len(in) + 1)
 		for _, deflate := range []bool{false, true} {
 			whole := runFrames(l, deflate, [][]byte{bytes.Clone(in)})
@@ -182,17 +231,23 @@ func checkServerOutput(t *testing.T, r frameRun, deflate bool) {
 				t.Fatalf("server's compressed frame does not inflate: %v", err)
 			}
 		}
+		if h.OpCode.IsData() && len(p) > fuzzMaxMessage {
+			t.Fatalf("server echoed a %d-byte message; MaxMessage is %d", len(p), fuzzMaxMessage)
+		}
 		switch h.OpCode {
 		case ws.OpText:
 			if !frame.ValidUTF8(p) {
 				t.Fatalf("server sent invalid UTF-8 text %q", truncate(p))
 			}
 		case ws.OpClose:
-			code, _, err := frame.ParseClose(p)
+			code, reason, err := frame.ParseClose(p)
 			if err != nil {
 				t.Fatalf("server close payload % x: %v", p, err)
 			}
-			if code == ws.StatusInternalServerError {
+			// An echoed close carries the peer's code and no reason; 1011
+			// with a reason is the server failing on an error that is
+			// not a *frame.ProtocolError.
+			if code == ws.StatusInternalServerError && len(reason) > 0 {
 				t.Fatalf("server failed with an unexpected error: %q", p)
 			}
 			closed = true

@@ -108,16 +108,12 @@ func (g *Gateway) onSubscribe(sh *shard, c *Conn, m *clientMsg) error {
 	if s != nil {
 		gr, have = s.grant, len(s.topics)
 	}
-	added := 0
-	for i, t := range topics {
+	for _, t := range topics {
 		if !gr.canSub(t) {
 			return fmt.Errorf("not allowed to subscribe to %q", t)
 		}
-		if (s == nil || s.subscribed(t) < 0) && !contains(topics[:i], t) {
-			added++
-		}
 	}
-	if have+added > g.cfg.MaxTopicsPerConn {
+	if have+len(topics) > g.cfg.MaxTopicsPerConn && have+g.newTopics(sh, c, topics) > g.cfg.MaxTopicsPerConn {
 		return fmt.Errorf("at most %d topics per connection", g.cfg.MaxTopicsPerConn)
 	}
 	s = sh.session(c, true)
@@ -136,9 +132,7 @@ func (g *Gateway) onUnsubscribe(sh *shard, c *Conn, m *clientMsg) error {
 	}
 	if s := sh.conns[c]; s != nil {
 		for _, t := range topics {
-			if i := s.subscribed(t); i >= 0 {
-				sh.unsubscribe(c, s, i)
-			}
+			sh.unsubscribeTopic(c, s, t)
 		}
 		sh.release(c, s)
 	}
@@ -198,6 +192,19 @@ func (g *Gateway) reply(sh *shard, c *Conn, r *reply) {
 		b, _ = json.Marshal(r)
 	}
 	sh.sendText(c, b)
+}
+
+// newTopics counts the distinct topics of a request that c is not yet
+// subscribed to. It is quadratic in the request's length (bounded by
+// MaxTopicsPerConn), so it runs only when a request could pass the limit.
+func (g *Gateway) newTopics(sh *shard, c *Conn, topics []string) int {
+	n := 0
+	for i, t := range topics {
+		if !sh.isSubscribed(c, t) && !contains(topics[:i], t) {
+			n++
+		}
+	}
+	return n
 }
 
 func contains(list []string, s string) bool {

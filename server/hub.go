@@ -121,23 +121,49 @@ func (sh *shard) release(c *Conn, s *session) {
 	sh.conns = shrink(sh.conns, &sh.connsPeak)
 }
 
-// subscribed returns the index of topic in s's subscriptions, or -1.
-func (s *session) subscribed(topic string) int {
-	for i, ts := range s.topics {
-		if ts.name == topic {
+// isSubscribed reports whether c is subscribed to topic, in O(1).
+func (sh *shard) isSubscribed(c *Conn, topic string) bool {
+	ts := sh.topics[topic]
+	if ts == nil {
+		return false
+	}
+	_, ok := ts.subs[c]
+	return ok
+}
+
+// index returns the position of ts in s's subscriptions, or -1. The
+// comparison is of pointers, so even a full list scans fast.
+func (s *session) index(ts *topicSubs) int {
+	for i, t := range s.topics {
+		if t == ts {
 			return i
 		}
 	}
 	return -1
 }
 
-// subscribe adds c to topic; it is a no-op when c is already subscribed.
-func (sh *shard) subscribe(c *Conn, s *session, topic string) {
-	if s.subscribed(topic) >= 0 {
-		return
-	}
+// unsubscribeTopic removes c from topic if it is subscribed.
+func (sh *shard) unsubscribeTopic(c *Conn, s *session, topic string) {
 	ts := sh.topics[topic]
 	if ts == nil {
+		return
+	}
+	if _, ok := ts.subs[c]; !ok {
+		return
+	}
+	if i := s.index(ts); i >= 0 {
+		sh.unsubscribe(c, s, i)
+	}
+}
+
+// subscribe adds c to topic; it is a no-op when c is already subscribed.
+func (sh *shard) subscribe(c *Conn, s *session, topic string) {
+	ts := sh.topics[topic]
+	if ts != nil {
+		if _, ok := ts.subs[c]; ok {
+			return
+		}
+	} else {
 		ts = &topicSubs{name: topic, subs: make(map[*Conn]struct{}, 1)}
 		sh.topics[topic] = ts
 		sh.topicsPeak = max(sh.topicsPeak, len(sh.topics))

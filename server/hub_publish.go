@@ -75,11 +75,20 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 		return nil, &PublishError{Reason: "data is not valid JSON: " + err.Error()}
 	}
 	frames := make([]topicFrame, 0, len(topics))
+	var seen map[string]bool // for long lists; short ones are scanned
+	if len(topics) > 16 {
+		seen = make(map[string]bool, len(topics))
+	}
 	for i, t := range topics {
 		if err := checkTopic(t, g.cfg.MaxTopicLen); err != nil {
 			return nil, &PublishError{Reason: fmt.Sprintf("topic %q: %v", t, err)}
 		}
-		if contains(topics[:i], t) {
+		if seen != nil {
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+		} else if contains(topics[:i], t) {
 			continue
 		}
 		frames = append(frames, topicFrame{topic: t, frame: encodeMessage(t, compact)})

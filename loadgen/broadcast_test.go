@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,6 +159,35 @@ func TestBroadcastPublishErrors(t *testing.T) {
 			wantCounter(t, rep, CounterBcastOutOfOrder, 0)
 			wantCount(t, rep, HistPublish, rate)
 		})
+	}
+}
+
+// TestBroadcastSlowAPI: the publisher posts one message at a time, so an
+// API that answers its first request only after the publishing time is
+// over leaves every other scheduled message unsent, counted as skipped,
+// with a warning; the one message still reaches everyone.
+func TestBroadcastSlowAPI(t *testing.T) {
+	const conns, rate = 50, 20
+	g := startGateway(t, func(g *fakeGateway) {
+		g.hold = func(n int) time.Duration {
+			if n == 0 {
+				return 1200 * time.Millisecond // longer than the plan's one second
+			}
+			return 0
+		}
+	})
+	rep := runPlan(t, broadcastPlan(t, g, conns, rate))
+	wantCounter(t, rep, CounterPublishOK, 1)
+	wantCounter(t, rep, CounterPublishSkipped, rate-1)
+	wantCounter(t, rep, CounterBcastPublished, 1)
+	wantCounter(t, rep, CounterBcastReceived, conns)
+	wantCounter(t, rep, CounterBcastLost, 0)
+	warned := false
+	for _, w := range rep.Warnings {
+		warned = warned || strings.Contains(w, "skipped 19 of its scheduled messages")
+	}
+	if !warned {
+		t.Errorf("no warning about the slow publish API: %q", rep.Warnings)
 	}
 }
 

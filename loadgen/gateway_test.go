@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -27,6 +28,9 @@ type fakeGateway struct {
 	// status, if set, picks an error status for the n-th publish request
 	// (from 0), or 0 to serve it.
 	status func(n int) int
+	// hold, if set, is how long the n-th publish request waits before it
+	// is served.
+	hold func(n int) time.Duration
 	// deliver, if set, sends msg (message seq) to subscriber sub through
 	// send, which it may call zero, one or more times, now or later.
 	deliver func(sub int, seq uint64, msg []byte, send func([]byte))
@@ -89,6 +93,9 @@ func startGateway(t *testing.T, setup func(*fakeGateway)) *fakeGateway {
 	})
 	mux.HandleFunc("/publish", func(w http.ResponseWriter, r *http.Request) {
 		n := int(g.publishes.Add(1)) - 1
+		if g.hold != nil {
+			time.Sleep(g.hold(n))
+		}
 		if g.key != "" && r.Header.Get("Authorization") != "Bearer "+g.key {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return

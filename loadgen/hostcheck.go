@@ -173,6 +173,10 @@ func reportWarnings(r *Report) []string {
 			out = append(out, fmt.Sprintf("the event loops ran their timers late (tick_lag p99 %s): they were saturated, so sends went out late and latencies include the load generator's own delay; give them more cores (--loops up to the core count) or lower the load", us(p99)))
 		}
 	}
+	if n := r.Counters[CounterPublishSkipped]; n > 0 || r.Counters[CounterPublishLagMs] >= 1000 {
+		out = append(out, fmt.Sprintf("the publish API answered slower than --pub-rate allows (publish p50 %s): posting one message at a time, the publisher fell up to %d ms behind and skipped %d of its scheduled messages; latencies count from each actual post",
+			us(r.Latency[HistPublish].Summary().P50), r.Counters[CounterPublishLagMs], n))
+	}
 	return out
 }
 

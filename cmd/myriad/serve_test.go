@@ -200,12 +200,12 @@ func dialRetry(t *testing.T, url string) *websocket.Conn {
 // TestSignalDrains runs the binary's main path: the first signal drains,
 // clients receive Close 1001, and the process exits 0.
 func TestSignalDrains(t *testing.T) {
-	addr := freePort(t)
+	addr, apiAddr := freePort(t), freePort(t)
 	sigs := make(chan os.Signal, 2)
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"--addr", addr, "--drain-timeout", "1s", "--log-level", "warn"},
+		done <- run(context.Background(), []string{"--addr", addr, "--api-addr", apiAddr, "--drain-timeout", "1s", "--log-level", "warn"},
 			envFrom(nil), &stdout, &stderr, sigs)
 	}()
 	const n = 3

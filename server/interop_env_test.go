@@ -46,7 +46,6 @@ func needPythonWebsockets(t *testing.T) {
 func needChromium(t *testing.T) {
 	t.Helper()
 	needClient(t, "chromium", func() error {
-		_, err := exec.LookPath(chromiumPath)
-		return err
+		return exec.Command(chromiumPath, "--version").Run()
 	})
 }

@@ -24,5 +24,16 @@
 // index, and upgrades from Origins outside Config.AllowedOrigins get 403.
 //
 // Applications plug in as Handlers mounted on paths (the echo handler on
-// /echo by default) and see only complete messages.
+// /echo by default) and see only complete messages. A Handler may also
+// implement Authorizer to accept or refuse upgrades with an HTTP status.
+//
+// Gateway is the pub/sub application (mounted on /ws by the myriad
+// command; PROTOCOL.md describes its wire protocol and HTTP API). Its
+// subscriptions are kept per event loop, in maps owned by that loop, so
+// a publish takes no global lock: it is encoded once as a complete frame
+// and handed to each loop's FIFO mailbox once, and each loop writes the
+// same bytes to its own subscribers under the MaxOutbound bound. Gateway
+// state per connection lives in those loop-owned maps, not in the session,
+// and only while there is some: an idle connection costs the gateway
+// nothing.
 package server

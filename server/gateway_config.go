@@ -131,8 +131,5 @@ func (c GatewayConfig) Validate() error {
 	if c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
 		errs = append(errs, fmt.Errorf("slow-policy must be close or drop, got %q", c.SlowPolicy))
 	}
-	if c.APIKey != "" && len(c.APIKey) < 8 {
-		errs = append(errs, errors.New("api-key must be at least 8 characters"))
-	}
 	return errors.Join(errs...)
 }

@@ -63,6 +63,7 @@ type topicSubs struct {
 	subs  map[*Conn]struct{}
 	peak  int
 	users map[string]uint32 // authenticated subscribers by user id; nil until one subscribes
+	upeak int
 }
 
 // session is the gateway state of one connection. A connection has one
@@ -177,6 +178,7 @@ func (sh *shard) subscribe(c *Conn, s *session, topic string) {
 			ts.users = make(map[string]uint32, 1)
 		}
 		ts.users[user]++
+		ts.upeak = max(ts.upeak, len(ts.users))
 	}
 	s.topics = append(s.topics, ts)
 	sh.stats.subscriptions.Add(1)
@@ -201,6 +203,7 @@ func (sh *shard) unsubscribe(c *Conn, s *session, i int) {
 	if user != "" && ts.users != nil {
 		if ts.users[user] <= 1 {
 			delete(ts.users, user)
+			ts.users = shrink(ts.users, &ts.upeak)
 		} else {
 			ts.users[user]--
 		}

@@ -20,7 +20,11 @@
 //
 // A Scenario drives a Session through its phases (Connect, Settle, Hold,
 // Each) and may implement ConnHandler to act on each connection's events on
-// the loop. idle, echo and churn are built in; Scenarios lists them. New
+// the loop. idle, echo, churn and broadcast are built in; Scenarios lists
+// them. broadcast subscribes connections to a pub/sub gateway's topic and
+// drives it from one HTTP publisher, measuring fan-out latency per delivery
+// and per message (until the last subscriber has it) and counting lost,
+// duplicated and reordered deliveries per subscriber. New
 // scenarios register their own counters and latency histograms with the
 // Session so they appear in reports without any change to the report format.
 //
@@ -37,5 +41,7 @@
 // One process may hold only as many sockets as RLIMIT_NOFILE allows.
 // RunProcs re-executes the binary as N workers, each running its share of
 // the plan with ServeWorker and streaming progress and its final report as
-// JSON lines; the parent merges them.
+// JSON lines; the parent merges them. For broadcast the parent itself
+// publishes, once all workers report their subscribers in place, and then
+// tells each worker how many messages to expect on its stdin.
 package loadgen

@@ -202,35 +202,44 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 
 	b.WriteString("\ncounters\n")
+	cw := 28
+	for k := range r.Counters {
+		cw = max(cw, len(k))
+	}
 	done := map[string]bool{}
 	for _, k := range counterOrder() {
 		done[k] = true
 		if v, ok := r.Counters[k]; ok && (v != 0 || k == CounterUpgraded || k == CounterFailed || k == CounterDropped) {
-			fmt.Fprintf(&b, "  %-28s %12d\n", k, v)
+			fmt.Fprintf(&b, "  %-*s %12d\n", cw, k, v)
 		}
 	}
 	for _, k := range sortedKeys(r.Counters) {
 		if !done[k] {
-			fmt.Fprintf(&b, "  %-28s %12d\n", k, r.Counters[k])
+			fmt.Fprintf(&b, "  %-*s %12d\n", cw, k, r.Counters[k])
 		}
 	}
 	if elapsed := r.Elapsed; elapsed > 0 {
 		if n := r.Counters[CounterMsgsIn]; n > 0 {
-			fmt.Fprintf(&b, "  %-28s %12.0f\n", "messages_received_per_s", float64(n)/elapsed)
+			fmt.Fprintf(&b, "  %-*s %12.0f\n", cw, "messages_received_per_s", float64(n)/elapsed)
 		}
 		if cpu := r.Counters[CounterCPUMillis]; cpu > 0 && r.Cores > 0 {
-			fmt.Fprintf(&b, "  %-28s %11.0f%%\n", "loadgen_cpu_of_all_cores", float64(cpu)/10/elapsed/float64(r.Cores))
+			fmt.Fprintf(&b, "  %-*s %11.0f%%\n", cw, "loadgen_cpu_of_all_cores", float64(cpu)/10/elapsed/float64(r.Cores))
 		}
 	}
+	writeBroadcast(&b, r.Counters)
 
 	writeCauses(&b, "failed attempts by cause", r.Failures)
 	writeCauses(&b, "drops by cause", r.Drops)
 
 	if len(r.Latency) > 0 {
-		fmt.Fprintf(&b, "\nlatency      %10s %9s %9s %9s %9s %9s %9s\n", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
+		lw := 10
+		for k := range r.Latency {
+			lw = max(lw, len(k))
+		}
+		fmt.Fprintf(&b, "\n%-*s %10s %9s %9s %9s %9s %9s %9s\n", lw+2, "latency", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
 		for _, k := range sortedKeys(r.Latency) {
 			s := r.Latency[k].Summary()
-			fmt.Fprintf(&b, "  %-10s %10d %9s %9s %9s %9s %9s %9s\n", k, s.Count,
+			fmt.Fprintf(&b, "  %-*s %10d %9s %9s %9s %9s %9s %9s\n", lw, k, s.Count,
 				us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.Max), us(int64(s.Mean)))
 		}
 	}
@@ -260,6 +269,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeBroadcast sums up a broadcast run in words, from its counters.
+func writeBroadcast(b *strings.Builder, c map[string]int64) {
+	if _, ok := c[CounterBcastPublished]; !ok {
+		return
+	}
+	fmt.Fprintf(b, "\nbroadcast\n")
+	fmt.Fprintf(b, "  published %d messages (%d skipped, %d failed) to %d subscribers: expected %d, API delivered %d, received %d\n",
+		c[CounterBcastPublished], c[CounterPublishSkipped], c[CounterPublishErrors], c[CounterBcastSubscribers],
+		c[CounterBcastExpected], c[CounterPublishDelivered], c[CounterBcastReceived])
+	fmt.Fprintf(b, "  lost %d (%d subscribers), duplicated %d (%d), out of order %d (%d)\n",
+		c[CounterBcastLost], c[CounterBcastSubsLost], c[CounterBcastDuplicated], c[CounterBcastSubsDuplicated],
+		c[CounterBcastOutOfOrder], c[CounterBcastSubsOutOfOrder])
 }
 
 func writeCauses(b *strings.Builder, title string, m map[string]int64) {

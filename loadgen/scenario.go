@@ -14,13 +14,12 @@ import (
 // the Session closes whatever is still open when Drive returns. A scenario
 // that needs to act on each connection also implements ConnHandler.
 //
-// A new scenario (for example broadcast: subscribers on a topic, a
-// publisher posting to an HTTP API, messages carrying a sequence number and
-// a send timestamp) needs only this: Drive connects the subscribers and runs
-// the publisher for Plan.Duration; Message parses each delivery, records
-// its latency into a Recorder from Session.Recorder("delivery") and counts
-// gaps with Conn.Expect in a Counter from Session.Counter. Add it to
-// Scenarios and it is on the command line, in reports and in merges.
+// Broadcast is the fullest example: Drive connects subscribers and runs a
+// publisher for Plan.Duration; Message parses each delivery on the loop,
+// records its latency into a Recorder from Session.Recorder and counts
+// anomalies in Counters from Session.Counter, keeping per-connection state
+// in the Conn's scenario fields. Add a scenario to Scenarios and it is on
+// the command line, in reports and in merges.
 type Scenario interface {
 	// Name is the scenario's word on the command line.
 	Name() string

@@ -5,6 +5,7 @@
 // connection on both sides.
 //
 //	myriad-loadgen SCENARIO --url ws://host:port/path --conns N [flags]
+//	myriad-loadgen broadcast --url ws://host:port --api http://host:port/publish --conns N --pub-rate R [flags]
 //	myriad-loadgen merge a.json b.json ... [--json out.json]
 //	myriad-loadgen help
 //

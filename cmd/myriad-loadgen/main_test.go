@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -38,7 +42,7 @@ func TestArguments(t *testing.T) {
 		stdoutHas []string
 		stderrHas []string
 	}{
-		{name: "help", args: []string{"help"}, code: exitOK, stdoutHas: []string{"idle", "echo", "churn", "--url", "--procs", "--source", "merge"}},
+		{name: "help", args: []string{"help"}, code: exitOK, stdoutHas: []string{"idle", "echo", "churn", "broadcast", "--url", "--procs", "--source", "--topic", "--api", "--api-key", "--pub-rate", "merge"}},
 		{name: "--help", args: []string{"--help"}, code: exitOK, stdoutHas: []string{"scenarios:"}},
 		{name: "nothing", args: nil, code: exitUsage, stderrHas: []string{"missing scenario"}},
 		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, idle"}},
@@ -49,6 +53,8 @@ func TestArguments(t *testing.T) {
 		{name: "bad source", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--source", "127.0.0.9-127.0.0.2"}, code: exitUsage, stderrHas: []string{"source"}},
 		{name: "bad server pid", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--server-pid", "x"}, code: exitUsage, stderrHas: []string{"process id"}},
 		{name: "echo payload too small", args: []string{"echo", "--url", "ws://127.0.0.1:1/", "--size", "8"}, code: exitUsage, stderrHas: []string{"--size"}},
+		{name: "broadcast api not http", args: []string{"broadcast", "--url", "ws://127.0.0.1:1/", "--api", "ws://127.0.0.1:1/publish"}, code: exitUsage, stderrHas: []string{"--api", "http://"}},
+		{name: "broadcast negative pub-rate", args: []string{"broadcast", "--url", "ws://127.0.0.1:1/", "--pub-rate", "-1"}, code: exitUsage, stderrHas: []string{"--pub-rate"}},
 		{name: "churn without rate", args: []string{"churn", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{"--rate"}},
 		{name: "stray argument", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "extra"}, code: exitUsage, stderrHas: []string{`"extra"`}},
 		{name: "merge nothing", args: []string{"merge"}, code: exitUsage, stderrHas: []string{"reports to merge"}},
@@ -143,5 +149,114 @@ func TestRunAndMerge(t *testing.T) {
 	}
 	if rm.Counters[loadgen.CounterMsgsIn] == 0 || rm.Counters[loadgen.CounterMsgsIn] != rb.Counters[loadgen.CounterMsgsIn] {
 		t.Errorf("merged messages %d, echo run %d", rm.Counters[loadgen.CounterMsgsIn], rb.Counters[loadgen.CounterMsgsIn])
+	}
+}
+
+// gateway is a minimal pub/sub gateway (gorilla/websocket and net/http):
+// /ws?topics=T subscribes, POST /publish {"topic","data"} sends
+// {"topic","data"} to the topic's subscribers and answers {"delivered":N}.
+type gateway struct {
+	mu        sync.Mutex
+	subs      map[string][]chan []byte
+	publishes atomic.Int64
+}
+
+func startGateway(t *testing.T) (g *gateway, ws, api string) {
+	t.Helper()
+	g = &gateway{subs: map[string][]chan []byte{}}
+	up := websocket.Upgrader{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		topic := r.URL.Query().Get("topics")
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		out := make(chan []byte, 256)
+		g.mu.Lock()
+		g.subs[topic] = append(g.subs[topic], out)
+		g.mu.Unlock()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		for {
+			select {
+			case <-done:
+				return
+			case m := <-out:
+				if c.WriteMessage(websocket.TextMessage, m) != nil {
+					return
+				}
+			}
+		}
+	})
+	mux.HandleFunc("/publish", func(w http.ResponseWriter, r *http.Request) {
+		g.publishes.Add(1)
+		var req struct {
+			Topic string          `json:"topic"`
+			Data  json.RawMessage `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		msg, _ := json.Marshal(req)
+		g.mu.Lock()
+		subs := g.subs[req.Topic]
+		for _, out := range subs {
+			out <- msg
+		}
+		g.mu.Unlock()
+		fmt.Fprintf(w, `{"delivered":%d}`, len(subs))
+	})
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	return g, "ws" + strings.TrimPrefix(hs.URL, "http"), hs.URL + "/publish"
+}
+
+// TestBroadcastCommand runs broadcast from the command line over two
+// worker processes: the subscribe URL is built from --topic, the parent
+// publishes each message once, and every subscriber gets every message.
+func TestBroadcastCommand(t *testing.T) {
+	g, ws, api := startGateway(t)
+	out := filepath.Join(t.TempDir(), "b.json")
+	code, stdout, stderr := runCmd(t, "broadcast", "--url", ws, "--api", api, "--topic", "news",
+		"--conns", "40", "--pub-rate", "20", "--duration", "500ms", "--settle", "100ms", "--procs", "2", "--quiet", "--json", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	rep, err := loadgen.ReadReportFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Targets) != 1 || !strings.HasSuffix(rep.Targets[0], "/ws?topics=news") {
+		t.Errorf("targets %q, want the /ws?topics=news URL", rep.Targets)
+	}
+	want := map[string]int64{
+		loadgen.CounterBcastPublished:   10,
+		loadgen.CounterBcastSubscribers: 40,
+		loadgen.CounterBcastReceived:    400,
+		loadgen.CounterPublishDelivered: 400,
+		loadgen.CounterBcastLost:        0,
+		loadgen.CounterBcastDuplicated:  0,
+		loadgen.CounterBcastOutOfOrder:  0,
+	}
+	for k, v := range want {
+		if rep.Counters[k] != v {
+			t.Errorf("counter %s = %d, want %d", k, rep.Counters[k], v)
+		}
+	}
+	if n := g.publishes.Load(); n != 10 {
+		t.Errorf("gateway saw %d publishes, want 10", n)
+	}
+	if !strings.Contains(stdout, "lost 0 (0 subscribers)") {
+		t.Errorf("no broadcast summary in the table:\n%s", stdout)
 	}
 }

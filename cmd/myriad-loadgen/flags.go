@@ -51,7 +51,7 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.retries, "retries", 0, "retries per failed connection attempt")
 	fs.DurationVar(&cfg.handshake, "handshake-timeout", loadgen.DefaultHandshakeTimeout, "limit on TCP connect plus WebSocket upgrade")
 	fs.DurationVar(&cfg.closeWait, "close-timeout", loadgen.DefaultCloseTimeout, "wait for the server's close reply (and echo or broadcast stragglers) before giving up")
-	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle: wait after connecting before sampling memory")
+	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle, broadcast: wait after connecting before sampling memory (broadcast publishes after it)")
 	fs.Var(&cfg.sources, "source", "local source `addresses`: list or range (127.0.0.2-127.0.0.40); repeatable")
 	fs.IntVar(&cfg.procs, "procs", 1, "worker processes to spread connections over (each has its own fd limit)")
 	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable (as many as --url: the i-th serves the i-th URL)")

@@ -99,9 +99,25 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 // its own timing wheel, since Conns may be touched only by their loop.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.srv
+	s.sweep()
 	var accepted uint64
 	for _, l := range s.loops {
 		accepted += l.stats.accepted.Load()
+	}
+	s.mem.observe(accepted, time.Now())
+	if s.draining.Load() {
+		// Drain spreads its close frames over ticks; tick often enough
+		// that even a short DrainTimeout is spread in many small steps.
+		return s.drainTick, gnet.None
+	}
+	return s.tick, gnet.None
+}
+
+// sweep asks each event loop to advance its own timing wheel, since Conns
+// may be touched only by their loop. A loop whose previous sweep has not
+// run yet is skipped. Any goroutine may call it.
+func (s *Server) sweep() {
+	for _, l := range s.loops {
 		el := l.eventLoop()
 		if el == nil || !l.sweeping.CompareAndSwap(false, true) {
 			continue
@@ -110,8 +126,6 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 			l.sweeping.Store(false)
 		}
 	}
-	s.mem.observe(accepted, time.Now())
-	return s.tick, gnet.None
 }
 
 // handshake reads the upgrade request of c. It returns gnet.None with

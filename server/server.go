@@ -33,6 +33,7 @@ type Server struct {
 	// Millisecond durations of the timeouts, for the loops' clock.
 	handshakeMs, pingMs, idleMs, closeMs int64
 	tick                                 time.Duration
+	drainTick                            time.Duration // tick while draining
 
 	open     atomic.Int64 // TCP connections, handshaking or upgraded
 	upgraded atomic.Int64 // WebSocket connections
@@ -82,6 +83,7 @@ func New(cfg Config) (*Server, error) {
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
 	s.closeMs = cfg.CloseTimeout.Milliseconds()
 	s.tick = tickFor(cfg)
+	s.drainTick = min(max(cfg.DrainTimeout/100, 5*time.Millisecond), s.tick)
 	s.mem = memoryReleaser{quiet: cfg.MemoryRelease, minBurst: uint64(cfg.MemoryReleaseBurst), changedAt: s.start}
 	now := s.nowMs()
 	s.loops = make([]*loop, cfg.Loops)
@@ -213,6 +215,7 @@ func (s *Server) Drain(ctx context.Context) (int64, error) {
 		return 0, s.Close()
 	}
 	s.draining.Store(true)
+	s.sweep() // start sending close frames now, not at the next tick
 	s.log.Info("draining", zap.Int64("connections", s.open.Load()), zap.Duration("timeout", s.cfg.DrainTimeout))
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	defer cancel()

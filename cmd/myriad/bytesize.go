@@ -79,3 +79,27 @@ func formatBytes(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// stringList is a flag.Value for a comma-separated list; empty items are
+// dropped, so "" is the empty list.
+type stringList struct {
+	p *[]string
+}
+
+func (l stringList) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l stringList) Set(s string) error {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	*l.p = out
+	return nil
+}

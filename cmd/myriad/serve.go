@@ -37,6 +37,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	c.MaxHeaderBytes = server.DefaultMaxHeaderBytes
 	c.MaxOutbound = server.DefaultMaxOutbound
 	c.ReadBufferSize = server.DefaultReadBufferSize
+	c.CompressionMinSize = server.DefaultCompressionMinSize
 
 	fs.StringVar(&c.Addr, "addr", server.DefaultAddr, "WebSocket listen address")
 	fs.BoolVar(&o.multicore, "multicore", true, "one event loop per CPU (false: a single loop)")
@@ -53,6 +54,11 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(byteSize{p: &c.ReadBufferSize}, "read-buffer", "read buffer per event loop (shared by its connections)")
 	fs.Var(byteSize{p: &c.SocketRecvBuffer}, "socket-rcvbuf", "SO_RCVBUF for accepted sockets (0: kernel autotuning)")
 	fs.Var(byteSize{p: &c.SocketSendBuffer}, "socket-sndbuf", "SO_SNDBUF for accepted sockets (0: kernel autotuning)")
+	fs.BoolVar(&c.Compression, "compression", false, "permessage-deflate (RFC 7692) for clients that offer it")
+	fs.IntVar(&c.CompressionLevel, "compression-level", server.DefaultCompressionLevel, "deflate level of outgoing messages: 1 (fastest) to 9, -1 flate's default, -2 Huffman only")
+	fs.Var(byteSize{p: &c.CompressionMinSize}, "compression-min-size", "smallest outgoing message sent compressed")
+	fs.Var(stringList{p: &c.Subprotocols}, "subprotocols", "comma-separated Sec-WebSocket-Protocol values, in order of preference")
+	fs.Var(stringList{p: &c.AllowedOrigins}, "allowed-origins", "comma-separated Origin allow-list (scheme://host[:port], * wildcards); empty allows all; others get 403")
 	fs.DurationVar(&c.MemoryRelease, "memory-release", server.DefaultMemoryRelease, "return freed memory to the OS after accepts pause this long following a burst (negative: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")

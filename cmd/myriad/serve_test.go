@@ -69,6 +69,20 @@ func TestParseOptions(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "negotiation",
+			args: []string{"--compression", "--subprotocols", "chat.v2, chat.v1", "--allowed-origins", "https://app.example.com"},
+			env:  map[string]string{"MYRIAD_COMPRESSION_LEVEL": "6"},
+			check: func(t *testing.T, o *options) {
+				c := o.cfg
+				if !c.Compression || c.CompressionLevel != 6 || c.CompressionMinSize != 128 {
+					t.Errorf("compression options: %v %d %d", c.Compression, c.CompressionLevel, c.CompressionMinSize)
+				}
+				if strings.Join(c.Subprotocols, "|") != "chat.v2|chat.v1" || strings.Join(c.AllowedOrigins, "|") != "https://app.example.com" {
+					t.Errorf("lists: %q %q", c.Subprotocols, c.AllowedOrigins)
+				}
+			},
+		},
 		{name: "bad environment value", env: map[string]string{"MYRIAD_IDLE_TIMEOUT": "soon"}, wantErr: "MYRIAD_IDLE_TIMEOUT"},
 		{name: "bad size", args: []string{"--max-message", "lots"}, wantErr: "invalid value"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "log-format"},

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/myriadws/myriad/loadgen"
+	"github.com/myriadws/myriad/tuning"
 )
 
 // workerCommand is the hidden subcommand a worker process runs under
@@ -92,9 +93,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	log := newLogger(stderr)
 	defer func() { _ = log.Sync() }()
-	if err := raiseNoFile(); err != nil {
-		log.Warn("raising RLIMIT_NOFILE", zap.Error(err))
-	}
+	hostChecks(log, plan, cfg.procs)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -179,7 +178,7 @@ func runMerge(args []string, stdout, stderr io.Writer) int {
 func runWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	log := newLogger(stderr).With(zap.Int("worker_pid", os.Getpid()))
 	defer func() { _ = log.Sync() }()
-	if err := raiseNoFile(); err != nil {
+	if _, _, err := tuning.RaiseNoFileLimit(); err != nil {
 		log.Warn("raising RLIMIT_NOFILE", zap.Error(err))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -191,18 +190,37 @@ func runWorker(stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit: every socket
-// is a descriptor, and the soft default (often 1024) is far too low.
-func raiseNoFile() error {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return err
+// hostChecks raises the soft RLIMIT_NOFILE to the hard limit (every socket
+// is a descriptor) and logs, once each, the host settings that cannot carry
+// this process's share of the plan. It changes nothing else on the host.
+func hostChecks(log *zap.Logger, plan loadgen.Plan, procs int) {
+	before, after, err := tuning.RaiseNoFileLimit()
+	if err != nil {
+		log.Warn("raising RLIMIT_NOFILE", zap.Error(err))
+	} else {
+		log.Info("file descriptor limit", zap.Uint64("before", before), zap.Uint64("after", after))
 	}
-	if rl.Cur >= rl.Max {
-		return nil
+	perProc := plan.Conns / max(procs, 1)
+	if perProc <= 0 {
+		return
 	}
-	rl.Cur = rl.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	rep, err := tuning.StartupCheck(tuning.Target{
+		Conns:        perProc,
+		Role:         tuning.Loadgen,
+		Sources:      max(len(plan.Sources), 1),
+		Destinations: max(len(plan.Targets), 1),
+	}, os.Environ())
+	if err != nil {
+		log.Warn("host check failed", zap.Error(err))
+		return
+	}
+	for _, f := range rep.Shortfalls() {
+		log.Warn("host setting short of target",
+			zap.Int("target_conns", perProc),
+			zap.String("setting", f.Name), zap.String("severity", f.Severity.String()),
+			zap.String("current", f.Current), zap.String("needed", f.Needed),
+			zap.String("why", f.Why), zap.String("fix", f.Fix))
+	}
 }
 
 func newLogger(w io.Writer) *zap.Logger {

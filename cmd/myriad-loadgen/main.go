@@ -214,13 +214,7 @@ func hostChecks(log *zap.Logger, plan loadgen.Plan, procs int) {
 		log.Warn("host check failed", zap.Error(err))
 		return
 	}
-	for _, f := range rep.Shortfalls() {
-		log.Warn("host setting short of target",
-			zap.Int("target_conns", perProc),
-			zap.String("setting", f.Name), zap.String("severity", f.Severity.String()),
-			zap.String("current", f.Current), zap.String("needed", f.Needed),
-			zap.String("why", f.Why), zap.String("fix", f.Fix))
-	}
+	rep.LogShortfalls(log)
 }
 
 func newLogger(w io.Writer) *zap.Logger {

@@ -45,11 +45,5 @@ func hostChecks(log *zap.Logger, cfg server.Config) {
 		log.Warn("host check failed", zap.Error(err))
 		return
 	}
-	for _, f := range rep.Shortfalls() {
-		log.Warn("host setting short of target",
-			zap.Int("target_conns", conns),
-			zap.String("setting", f.Name), zap.String("severity", f.Severity.String()),
-			zap.String("current", f.Current), zap.String("needed", f.Needed),
-			zap.String("why", f.Why), zap.String("fix", f.Fix))
-	}
+	rep.LogShortfalls(log)
 }

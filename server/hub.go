@@ -7,7 +7,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
-	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/frame"
 )
@@ -272,18 +271,13 @@ func (sh *shard) push(c *Conn, fr []byte) bool {
 	if c.state != stateOpen || c.flags&flagKill != 0 {
 		return false
 	}
-	limit := l.srv.cfg.MaxOutbound
-	if queued := c.gc.OutboundBuffered(); queued+len(fr) > limit {
+	if queued, ok := l.fits(c, len(fr)); !ok {
 		if sh.g.cfg.SlowPolicy == SlowDrop {
 			sh.stats.dropped.Add(1)
 			return false
 		}
 		sh.stats.slowClosed.Add(1)
-		l.stats.slowConsumers.Add(1)
-		c.reason = reasonSlowConsumer
-		l.srv.log.Warn("closing slow subscriber",
-			connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", limit))
-		l.kill(c)
+		l.closeSlow(c, queued)
 		return false
 	}
 	if _, err := c.gc.Write(fr); err != nil {

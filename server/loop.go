@@ -5,6 +5,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/frame"
 )
@@ -86,12 +87,8 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 		}
 	}
 	hdr := frame.AppendHeader(l.out[:0], ws.Header{Fin: true, Rsv: rsv, OpCode: op, Length: int64(len(payload))})
-	if queued := c.gc.OutboundBuffered(); queued+len(hdr)+len(payload) > l.srv.cfg.MaxOutbound {
-		l.stats.slowConsumers.Add(1)
-		c.reason = reasonSlowConsumer
-		l.srv.log.Warn("closing slow consumer",
-			connField(c), zapInt("queued_bytes", queued), zapInt("limit_bytes", l.srv.cfg.MaxOutbound))
-		l.kill(c)
+	if queued, ok := l.fits(c, len(hdr)+len(payload)); !ok {
+		l.closeSlow(c, queued)
 		return ErrSlowConsumer
 	}
 	var err error
@@ -112,6 +109,23 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 		l.stats.compressedOut.Add(1)
 	}
 	return nil
+}
+
+// fits reports whether n more bytes stay within c's MaxOutbound bound,
+// and how many bytes are queued already.
+func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
+	queued = c.gc.OutboundBuffered()
+	return queued, queued+n <= l.srv.cfg.MaxOutbound
+}
+
+// closeSlow closes c as a slow consumer: counted and logged here, once,
+// since c is marked for closing and takes no more writes.
+func (l *loop) closeSlow(c *Conn, queued int) {
+	l.stats.slowConsumers.Add(1)
+	c.reason = reasonSlowConsumer
+	l.srv.log.Warn("closing slow consumer",
+		connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", l.srv.cfg.MaxOutbound))
+	l.kill(c)
 }
 
 // writeRaw writes bytes that bypass the outbound bound: close frames and

@@ -61,5 +61,3 @@ func connField(c *Conn) zap.Field {
 	}
 	return zap.Skip()
 }
-
-func zapInt(k string, v int) zap.Field { return zap.Int(k, v) }

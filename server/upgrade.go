@@ -191,12 +191,11 @@ func parseHead(b []byte) (req request, err *httpError) {
 	return req, nil
 }
 
-// checkUpgrade applies RFC 6455 §4.2.1 to a parsed head. The method is
-// checked first so a plain POST gets 405 rather than a lecture on headers.
+// checkUpgrade applies RFC 6455 §4.2.1 to the headers of a parsed GET
+// request. The handshake checks the method (405) and the path (404) before
+// it, so a plain POST or a wrong path gets that answer rather than a
+// lecture on headers.
 func checkUpgrade(req *request) *httpError {
-	if string(req.method) != "GET" {
-		return errMethod
-	}
 	if req.hosts != 1 || len(req.host) == 0 {
 		return errNoHost
 	}

@@ -116,27 +116,7 @@ func TestGorillaCompressedFragmented(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := c.NextWriter(tc.typ)
-			if err != nil {
-				t.Fatalf("NextWriter: %v", err)
-			}
-			for rest := tc.data; len(rest) > 0; {
-				n := min(len(rest), 777)
-				if _, err := w.Write(rest[:n]); err != nil {
-					t.Fatalf("write: %v", err)
-				}
-				rest = rest[n:]
-			}
-			if err := w.Close(); err != nil {
-				t.Fatalf("close writer: %v", err)
-			}
-			typ, got, err := c.ReadMessage()
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if typ != tc.typ || !bytes.Equal(got, tc.data) {
-				t.Fatalf("echo: type %d, %d bytes; want type %d, %d bytes", typ, len(got), tc.typ, len(tc.data))
-			}
+			echoFragmented(t, c, tc.typ, tc.data)
 		})
 	}
 	waitCompressed(t, srv, 2, 1)

@@ -172,27 +172,7 @@ func TestGorillaFragmented(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := c.NextWriter(tc.typ)
-			if err != nil {
-				t.Fatalf("NextWriter: %v", err)
-			}
-			for rest := tc.data; len(rest) > 0; {
-				n := min(len(rest), 777)
-				if _, err := w.Write(rest[:n]); err != nil {
-					t.Fatalf("write: %v", err)
-				}
-				rest = rest[n:]
-			}
-			if err := w.Close(); err != nil {
-				t.Fatalf("close writer: %v", err)
-			}
-			typ, got, err := c.ReadMessage()
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if typ != tc.typ || !bytes.Equal(got, tc.data) {
-				t.Fatalf("echo: type %d, %d bytes; want type %d, %d bytes", typ, len(got), tc.typ, len(tc.data))
-			}
+			echoFragmented(t, c, tc.typ, tc.data)
 		})
 	}
 }
@@ -336,4 +316,32 @@ func TestCoderCloseCodeEchoed(t *testing.T) {
 		t.Fatalf("Close(4001): %v", err)
 	}
 	waitFor(t, "the server to drop the connection", ioTimeout, func() bool { return srv.Stats().Open == 0 })
+}
+
+// echoFragmented sends data as one message through gorilla's NextWriter in
+// 777-byte writes, so a small write buffer flushes it as several frames with
+// runes straddling their boundaries, and checks that it comes back whole.
+func echoFragmented(t *testing.T, c *gorilla.Conn, typ int, data []byte) {
+	t.Helper()
+	w, err := c.NextWriter(typ)
+	if err != nil {
+		t.Fatalf("NextWriter: %v", err)
+	}
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 777)
+		if _, err := w.Write(rest[:n]); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		rest = rest[n:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("close writer: %v", err)
+	}
+	gotTyp, got, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if gotTyp != typ || !bytes.Equal(got, data) {
+		t.Fatalf("echo: type %d, %d bytes; want type %d, %d bytes", gotTyp, len(got), typ, len(data))
+	}
 }

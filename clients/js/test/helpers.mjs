@@ -1,0 +1,98 @@
+// Shared helpers of the Node tests: environment, tokens, the HTTP API, and
+// starting a myriad process of our own for the tests that kill it.
+import { spawn } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { createInterface } from "node:readline";
+
+/** env returns a variable the Go harness (js_test.go) must have set. */
+export function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run these tests through go test ./clients/js/`);
+  return v;
+}
+
+/** topic returns a fresh topic name, so test files sharing a server do not meet. */
+export function topic(prefix = "t") {
+  return `${prefix}.${randomBytes(6).toString("hex")}`;
+}
+
+const b64url = (b) => Buffer.from(b).toString("base64url");
+
+/** hs256 signs claims into a JWT with secret. */
+export function hs256(secret, claims) {
+  const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" })) + "." + b64url(JSON.stringify(claims));
+  return head + "." + createHmac("sha256", secret).update(head).digest("base64url");
+}
+
+/** apiPublish posts data to topic on the HTTP API and returns its answer. */
+export async function apiPublish(api, topic, data) {
+  const res = await fetch(api + "/publish", { method: "POST", body: JSON.stringify({ topic, data }) });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`publish: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** eventually polls fn until it returns a truthy value, or fails after timeout ms. */
+export async function eventually(fn, what, timeout = 5000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** inbox collects what a handler receives; next() resolves with the next item. */
+export function inbox() {
+  const items = [];
+  const waiting = [];
+  return {
+    push: (x) => (waiting.length ? waiting.shift()(x) : items.push(x)),
+    next: (what = "a message", timeout = 5000) =>
+      new Promise((resolve, reject) => {
+        if (items.length) return resolve(items.shift());
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeout);
+        waiting.push((x) => (clearTimeout(t), resolve(x)));
+      }),
+  };
+}
+
+/** once resolves with the next event of type from client. */
+export function once(client, type, timeout = 5000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => (off(), reject(new Error(`timed out waiting for ${type}`))), timeout);
+    const off = client.on(type, (e) => (clearTimeout(t), off(), resolve(e)));
+  });
+}
+
+/**
+ * startMyriad runs the myriad binary on loopback with args, on port for
+ * the WebSocket listener (0: any), and resolves once it has logged both
+ * bound addresses: {ws, api, stop()}.
+ */
+export function startMyriad(bin, args = [], port = 0) {
+  const envNoMyriad = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MYRIAD_")));
+  const proc = spawn(bin, ["--addr", `127.0.0.1:${port}`, "--api-addr", "127.0.0.1:0", "--loops", "1",
+    "--log-level", "info", "--log-format", "json", ...args], { env: envNoMyriad, stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise((r) => proc.once("exit", r));
+  const log = [];
+  return new Promise((resolve, reject) => {
+    const s = { ws: "", api: "", log, stop: () => (proc.kill("SIGKILL"), exited) };
+    const t = setTimeout(() => (s.stop(), reject(new Error("myriad did not start:\n" + log.join("\n")))), 10000);
+    proc.once("exit", (code) => (clearTimeout(t), reject(new Error(`myriad exited ${code}:\n` + log.join("\n")))));
+    createInterface({ input: proc.stderr }).on("line", (line) => {
+      log.push(line);
+      let m;
+      try {
+        m = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (!m.addr || !String(m.msg).includes("listening")) return;
+      if (String(m.msg).includes("api")) s.api = "http://" + m.addr;
+      else s.ws = "ws://" + m.addr + "/ws";
+      if (s.ws && s.api) clearTimeout(t), resolve(s);
+    });
+  });
+}

@@ -40,7 +40,10 @@ func TestNodeClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", "test/")
+	// A hung test fails on its own after --test-timeout, with its name,
+	// well before ctx kills the runner.
+	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", "--test-timeout=15000", "test/")
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(cleanEnv(),
 		"MYRIAD_BIN="+bin,
 		"MYRIAD_WS_URL=ws://"+open.ws+"/ws",

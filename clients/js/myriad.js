@@ -173,17 +173,26 @@ export class MyriadClient {
     return this.#request({ type: "ping" }).then(() => Date.now() - start);
   }
 
-  /** close closes the socket for good: no reconnect follows. */
+  /**
+   * close closes the socket for good: no reconnect follows, what was in
+   * flight is rejected, and the close event fires before it returns.
+   */
   close(code = 1000, reason = "") {
+    const idle = this.#closed && this.#ws === null && this.#timer === null;
     this.#closed = true;
     if (this.#timer !== null) this.#opts.clearTimeout(this.#timer);
     this.#timer = null;
     const ws = this.#ws;
-    if (ws === null) {
-      this.#emit("close", { code, reason, willReconnect: false });
-      return;
+    this.#ws = null;
+    if (ws !== null) {
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.close();
+      }
     }
-    ws.close(code, reason);
+    if (!idle) this.#lost(code, reason);
   }
 
   #topic(topic) {
@@ -222,12 +231,19 @@ export class MyriadClient {
       for (const [topic, st] of this.#topics) this.#sendSubscribe(topic, st);
     };
     ws.onmessage = (e) => this.#receive(e.data);
-    ws.onerror = () => this.#emit("error", new MyriadError(opened ? "socket error" : "cannot connect"));
-    ws.onclose = (e) => {
+    // A socket ends once, on whichever comes first: its close event, or an
+    // error before it opened (Node 20's WebSocket fires no close then).
+    const end = (code, reason) => {
       if (this.#ws !== ws) return;
       this.#ws = null;
-      this.#lost(e.code, e.reason);
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      this.#lost(code, reason);
     };
+    ws.onerror = () => {
+      this.#emit("error", new MyriadError(opened ? "socket error" : "cannot connect"));
+      if (!opened) end(1006, "cannot connect");
+    };
+    ws.onclose = (e) => end(e.code, e.reason);
   }
 
   async #connectURL() {

@@ -33,7 +33,7 @@ const jwtSecret = "js-client-test-secret"
 // sends presence events, and one that requires a token. The reconnect test
 // starts and kills a third one itself, from the binary path it is given.
 func TestNodeClient(t *testing.T) {
-	node := needNode(t)
+	node, major := needNode(t)
 	bin := buildMyriad(t)
 	open := startMyriad(t, bin, "--client-publish", "--presence-events")
 	auth := startMyriad(t, bin, "--jwt-secret", jwtSecret)
@@ -42,7 +42,17 @@ func TestNodeClient(t *testing.T) {
 	defer cancel()
 	// A hung test fails on its own after --test-timeout, with its name,
 	// well before ctx kills the runner.
-	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", "--test-timeout=15000", "test/")
+	// The files are named one by one: Node 20 searches a directory, but
+	// later versions take globs instead.
+	files, err := filepath.Glob(filepath.Join("test", "*.test.mjs"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test files in test/: %v", err)
+	}
+	args := append([]string{"--test", "--test-timeout=15000"}, files...)
+	if major < 22 {
+		args = append([]string{"--experimental-websocket"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(cleanEnv(),
 		"MYRIAD_BIN="+bin,
@@ -59,41 +69,42 @@ func TestNodeClient(t *testing.T) {
 	t.Logf("node --test:\n%s", out)
 }
 
-// needNode returns the path of a Node new enough to run the tests. When
-// there is none the test fails if MYRIAD_REQUIRE_INTEROP=1 and is skipped,
-// saying how to run it, otherwise.
-func needNode(t *testing.T) string {
+// needNode returns the path and major version of a Node new enough to run
+// the tests. When there is none the test fails if MYRIAD_REQUIRE_INTEROP=1
+// and is skipped, saying how to run it, otherwise.
+func needNode(t *testing.T) (string, int) {
 	t.Helper()
+	major := 0
 	path, err := exec.LookPath("node")
 	if err == nil {
-		err = checkNodeVersion(path)
+		major, err = nodeMajor(path)
 	}
 	if err == nil {
-		return path
+		return path, major
 	}
 	if os.Getenv(requireInteropEnv) == "1" {
 		t.Fatalf("node >= %d is required (%s=1) but cannot run: %v", minNodeMajor, requireInteropEnv, err)
 	}
 	t.Skipf("node >= %d cannot run (%v); `make test` installs it and runs this test with %s=1", minNodeMajor, err, requireInteropEnv)
-	return ""
+	return "", 0
 }
 
-// checkNodeVersion returns an error unless node runs and is at least
-// minNodeMajor.
-func checkNodeVersion(node string) error {
+// nodeMajor returns node's major version, or an error unless node runs
+// and is at least minNodeMajor.
+func nodeMajor(node string) (int, error) {
 	out, err := exec.Command(node, "--version").Output()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
 	major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
 	if err != nil {
-		return fmt.Errorf("unexpected node --version %q", out)
+		return 0, fmt.Errorf("unexpected node --version %q", out)
 	}
 	if major < minNodeMajor {
-		return fmt.Errorf("node %s is older than %d", v, minNodeMajor)
+		return 0, fmt.Errorf("node %s is older than %d", v, minNodeMajor)
 	}
-	return nil
+	return major, nil
 }
 
 // buildMyriad builds cmd/myriad into a temporary directory.

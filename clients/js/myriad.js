@@ -61,6 +61,7 @@ export class MyriadClient {
   #nextRef = 1;
   #attempt = 0;
   #timer = null;
+  #dialing = false; // between dial() and the socket being made
   #closed = true;
 
   /**
@@ -115,15 +116,17 @@ export class MyriadClient {
    * maxRetries failed attempts); until then it keeps retrying.
    */
   connect() {
+    if (this.connected) return Promise.resolve();
+    const idle = this.#ws === null && this.#timer === null && !this.#dialing;
     this.#closed = false;
-    if (this.#ws === null && this.#timer === null) this.#attempt = 0;
+    if (idle) this.#attempt = 0;
     return new Promise((resolve, reject) => {
       const offOpen = this.on("open", () => (done(), resolve()));
       const offClose = this.on("close", (e) => {
         if (!e.willReconnect) done(), reject(new MyriadError(`connection closed (${e.code})`, e));
       });
       const done = () => (offOpen(), offClose());
-      if (this.#ws === null && this.#timer === null) this.#dial();
+      if (idle) this.#dial();
     });
   }
 
@@ -178,7 +181,7 @@ export class MyriadClient {
    * flight is rejected, and the close event fires before it returns.
    */
   close(code = 1000, reason = "") {
-    const idle = this.#closed && this.#ws === null && this.#timer === null;
+    const idle = this.#closed && this.#ws === null && this.#timer === null && !this.#dialing;
     this.#closed = true;
     if (this.#timer !== null) this.#opts.clearTimeout(this.#timer);
     this.#timer = null;
@@ -205,30 +208,27 @@ export class MyriadClient {
   }
 
   async #dial() {
-    let url;
-    try {
-      url = await this.#connectURL();
-    } catch (err) {
-      this.#emit("error", err);
-      this.#lost(1006, "token: " + err.message);
-      return;
-    }
-    if (this.#closed) return;
+    this.#dialing = true;
     let ws;
     try {
+      const url = await this.#connectURL();
+      if (this.#closed) return;
       ws = new this.#opts.WebSocket(url);
     } catch (err) {
+      this.#dialing = false;
       this.#emit("error", err);
-      this.#lost(1006, err.message);
+      if (!this.#closed) this.#lost(1006, err.message);
       return;
+    } finally {
+      this.#dialing = false;
     }
     this.#ws = ws;
     let opened = false;
     ws.onopen = () => {
       opened = true;
       this.#attempt = 0;
-      this.#emit("open", {});
       for (const [topic, st] of this.#topics) this.#sendSubscribe(topic, st);
+      this.#emit("open", {});
     };
     ws.onmessage = (e) => this.#receive(e.data);
     // A socket ends once, on whichever comes first: its close event, or an

@@ -136,3 +136,31 @@ test("handler exceptions become error events and do not stop delivery", async ()
   assert.equal(await got.next(), "x");
   await eventually(() => c.connected, "still connected");
 });
+
+test("the server accepts a subscribe carrying since, as the client sends it for recovery", async () => {
+  // The client adds since: {offset, epoch} once messages carry an offset;
+  // the gateway must take it (ignoring it until it keeps history).
+  const t = topic();
+  const ws = new WebSocket(WS);
+  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+  const answer = new Promise((resolve) => (ws.onmessage = (e) => resolve(JSON.parse(e.data))));
+  ws.send(JSON.stringify({ type: "subscribe", topic: t, since: { offset: 41, epoch: "e1" }, ref: 7 }));
+  assert.deepEqual(await answer, { type: "subscribed", topics: [t], ref: 7 });
+  ws.close();
+});
+
+test("connect() called again while connecting or connected makes no second socket", async () => {
+  let made = 0;
+  const c = client({
+    WebSocket: class extends WebSocket {
+      constructor(url) {
+        super(url);
+        made++;
+      }
+    },
+  });
+  await Promise.all([c.connect(), c.connect()]);
+  await c.connect();
+  assert.equal(made, 1);
+  assert.ok(c.connected);
+});

@@ -246,8 +246,11 @@ export class MyriadClient {
     ws.onclose = (e) => end(e.code, e.reason);
   }
 
+  // connectURL is the URL to dial: relative to the page in a browser, so
+  // "/ws" works, with http(s) turned into ws(s), and the token added.
   async #connectURL() {
-    const u = new URL(this.#url);
+    const u = new URL(this.#url, globalThis.location?.href);
+    if (u.protocol === "http:" || u.protocol === "https:") u.protocol = u.protocol === "http:" ? "ws:" : "wss:";
     let token = this.#opts.token;
     if (typeof token === "function") token = await token();
     if (token) u.searchParams.set("token", token);

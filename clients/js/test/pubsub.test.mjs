@@ -164,3 +164,10 @@ test("connect() called again while connecting or connected makes no second socke
   assert.equal(made, 1);
   assert.ok(c.connected);
 });
+
+test("an http:// URL is dialled as ws://", async () => {
+  const c = new MyriadClient(WS.replace(/^ws:/, "http:"), { reconnect: false });
+  clients.push(c);
+  await c.connect();
+  assert.ok((await c.ping()) >= 0);
+});

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -53,6 +54,11 @@ func TestNodeClient(t *testing.T) {
 		args = append([]string{"--experimental-websocket"}, args...)
 	}
 	cmd := exec.CommandContext(ctx, node, args...)
+	// Node runs each file in a child process and the reconnect test starts
+	// servers of its own: on timeout, kill the whole process group so none
+	// of them outlives the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(cleanEnv(),
 		"MYRIAD_BIN="+bin,

@@ -1,10 +1,11 @@
 # The test command of the README is `make test`. It installs the Debian
-# packages the interop tests drive (Python websockets, Chromium) when they
-# are missing, and runs the tests with MYRIAD_REQUIRE_INTEROP=1 so those
-# tests fail rather than skip if a client cannot be run.
+# packages the interop tests drive (Python websockets, Chromium) and the
+# checkers of deploy/ (systemd-analyze, PyYAML) when they are missing, and
+# runs the tests with MYRIAD_REQUIRE_INTEROP=1 so those tests fail rather
+# than skip if a client cannot be run.
 
 GO ?= go
-DEBIAN_PACKAGES := python3-websockets chromium
+DEBIAN_PACKAGES := python3-websockets chromium systemd python3-yaml
 
 .PHONY: test deps vet build fuzz bench
 
@@ -19,6 +20,8 @@ deps:
 	/usr/bin/python3 -c 'import websockets' 2>/dev/null || missing="$$missing python3-websockets"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	/usr/bin/python3 -c 'import yaml' 2>/dev/null || missing="$$missing python3-yaml"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi; \

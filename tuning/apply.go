@@ -25,8 +25,9 @@ func (c Change) String() string {
 // values are lost at reboot unless SysctlConf's file is installed too. On
 // the real root it needs root (or CAP_SYS_ADMIN in the network namespace
 // for net.*); it stops at the first failed write and returns the changes
-// made so far with the error. Nothing else in this package writes, and
-// nothing calls Apply unless its caller was asked to.
+// made so far with the error. Apart from WriteFiles, nothing else in
+// this package writes, and nothing calls Apply unless its caller was asked
+// to.
 func Apply(root string, r Report) ([]Change, error) {
 	var out []Change
 	for _, f := range r.Findings {

@@ -136,6 +136,11 @@ func (c checker) goMemLimit(suggest int64) Finding {
 		return fmt.Sprintf("systemd: Environment=GOMEMLIMIT=%s in [Service]\nshell: export GOMEMLIMIT=%s", s, s)
 	}
 	raw, set := lookupEnv(c.h.Environ, "GOMEMLIMIT")
+	if (!set || raw == "off") && c.smallHeap(heap) {
+		f.Current = "unset"
+		f.Why = "The expected heap is small beside the memory available: even doubled before a collection it cannot crowd out the kernel or other processes."
+		return f
+	}
 	if !set || raw == "off" {
 		f.Current = "unset"
 		f.Severity = Warn
@@ -168,6 +173,16 @@ func (c checker) goMemLimit(suggest int64) Finding {
 		f.Want = formatByteCount(suggest)
 	}
 	return f
+}
+
+// smallHeap reports whether a heap this size, doubled as GOGC=100 lets it
+// grow before a collection, stays under a sixteenth of the memory
+// available, so that no GOMEMLIMIT is needed: a load generator holding ten
+// connections must not be told to set one. Unreadable memory counts as
+// not small.
+func (c checker) smallHeap(heap int64) bool {
+	avail, err := readMeminfo(c.h.Root, "MemAvailable")
+	return err == nil && 2*heap <= avail/16
 }
 
 // goGC judges GOGC. Any percentage works with a memory limit; "off" without

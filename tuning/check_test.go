@@ -262,6 +262,18 @@ func TestCheck(t *testing.T) {
 			want:   map[string]want{"GOMEMLIMIT": {Warn, "14GiB", "unset"}},
 		},
 		{
+			name:    "GOMEMLIMIT unset is fine for a small target",
+			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(),
+			target: Target{Conns: 10, Role: Loadgen},
+			want:   map[string]want{"GOMEMLIMIT": {OK, "", "unset"}},
+		},
+		{
+			name:    "GOMEMLIMIT unset is short when the heap is not small",
+			sysctls: tunedSysctls(), meminfo: "MemAvailable: 4194304 kB\n", lim: highNoFile(),
+			target: Target{Conns: 200_000},
+			want:   map[string]want{"GOMEMLIMIT": {Warn, "*", "unset"}},
+		},
+		{
 			name:    "GOGC off without a limit",
 			sysctls: tunedSysctls(), meminfo: meminfo24G, lim: highNoFile(), environ: []string{"GOGC=off"},
 			target: Target{Conns: 1000},

@@ -13,11 +13,13 @@
 // Everything is read from a configurable root directory (proc/sys/...,
 // proc/meminfo) and the descriptor limits and environment are passed in, so
 // the judgement is a pure function of its inputs and tests run it against a
-// fake tree. Only RaiseNoFileLimit, CurrentHost, StartupCheck and Apply touch
-// the real process or machine, and Apply runs only when a caller asks for it.
+// fake tree. Only RaiseNoFileLimit, CurrentHost, StartupCheck, Apply and
+// WriteFiles touch the real process or machine, and Apply and WriteFiles
+// run only when a caller asks for them.
 //
 // SysctlConf and SystemdDropIn turn a Report into files that make the host
-// pass it. The guides next to this file, server-host.md and loadgen-host.md,
+// pass it, and WriteFiles installs such files all together or not at all.
+// The guides next to this file, server-host.md and loadgen-host.md,
 // explain every setting, the value for one million connections and how to
 // verify it.
 //

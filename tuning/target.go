@@ -134,6 +134,13 @@ type Target struct {
 	// UserBytesPerConn is the process's own memory per connection. Zero
 	// means DefaultUserBytesPerConn.
 	UserBytesPerConn int
+	// Assumed marks a target nobody asked for, such as the server's
+	// "whatever the descriptor limit allows" when --max-conns is unset.
+	// Check judges it the same way, but LogShortfalls logs its shortfalls
+	// at debug level: a plain start must not warn about a million-socket
+	// host setup the user never wanted. The zero value, a target the user
+	// set, keeps the warnings.
+	Assumed bool
 }
 
 // withDefaults fills the zero fields that have defaults.

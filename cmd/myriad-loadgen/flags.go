@@ -64,7 +64,7 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.dialWorkers, "dial-workers", loadgen.DefaultDialWorkers, "concurrent dials per process")
 	fs.IntVar(&cfg.loops, "loops", 0, "event loops per process (default: GOMAXPROCS)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the report as JSON to `file`")
-	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line and no start-up info or warnings on stderr")
 	return fs
 }
 

@@ -93,7 +93,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	log := newLogger(stderr)
 	defer func() { _ = log.Sync() }()
-	hostChecks(log, plan, cfg.procs)
+	startLog := log
+	if cfg.quiet {
+		// --quiet: the start-up lines (descriptor limit, host shortfalls)
+		// are shown only when they are errors.
+		startLog = log.WithOptions(zap.IncreaseLevel(zapcore.ErrorLevel))
+	}
+	hostChecks(startLog, plan, cfg.procs)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

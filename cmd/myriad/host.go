@@ -18,8 +18,9 @@ const userBytesPerConn = 520
 
 // hostChecks raises the file-descriptor limit and warns, once each, about
 // host settings that cannot carry the configured connection target. With
-// no --max-conns the target is what the descriptor limit allows. It changes
-// nothing but the process's own soft limit.
+// no --max-conns the target is what the descriptor limit allows, which the
+// user never asked for: its shortfalls are logged at debug level only. It
+// changes nothing but the process's own soft limit.
 func hostChecks(log *zap.Logger, cfg server.Config) {
 	before, after, err := tuning.RaiseNoFileLimit()
 	if err != nil {
@@ -40,6 +41,7 @@ func hostChecks(log *zap.Logger, cfg server.Config) {
 	}
 	rep, err := tuning.StartupCheck(tuning.Target{
 		Conns: conns, Role: tuning.Server, Port: port, UserBytesPerConn: userBytesPerConn,
+		Assumed: cfg.MaxConns == 0,
 	}, os.Environ())
 	if err != nil {
 		log.Warn("host check failed", zap.Error(err))

@@ -23,6 +23,10 @@ Exit status: 0 when the report was printed, whatever it found (read the
 table, or check for "no shortfalls"); 1 when the host could not be read or
 a file or sysctl could not be written; 2 on bad flags.
 
+--write-sysctl and --write-systemd write both files or neither: missing
+folders are created, and when one file cannot be written the other is not
+written either.
+
 The descriptor limits judged are this command's own; a systemd service
 gets its limits from its unit (see --write-systemd), not from the shell.
 
@@ -74,21 +78,9 @@ func tune(args, environ []string, stdout, stderr io.Writer) int {
 	}
 
 	code := 0
-	for _, w := range []struct {
-		path, what, content string
-	}{
-		{o.writeSysctl, "sysctl settings", tuning.SysctlConf(report)},
-		{o.writeSystemd, "systemd drop-in", tuning.SystemdDropIn(report)},
-	} {
-		if w.path == "" {
-			continue
-		}
-		if err := os.WriteFile(w.path, []byte(w.content), 0o644); err != nil {
-			fmt.Fprintf(stderr, "myriad tune: write %s: %v\n", w.what, err)
-			code = 1
-			continue
-		}
-		fmt.Fprintf(stdout, "\nwrote %s to %s\n", w.what, w.path)
+	if err := writeTuneFiles(o, report, stdout); err != nil {
+		fmt.Fprintf(stderr, "myriad tune: %v\n", err)
+		code = 1
 	}
 
 	if o.apply {
@@ -97,6 +89,31 @@ func tune(args, environ []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// writeTuneFiles writes the files asked for with --write-sysctl and
+// --write-systemd, all of them or none, and says where each went.
+func writeTuneFiles(o *tuneOptions, report tuning.Report, stdout io.Writer) error {
+	var files []tuning.File
+	var what []string
+	if o.writeSysctl != "" {
+		files = append(files, tuning.File{Path: o.writeSysctl, Content: []byte(tuning.SysctlConf(report))})
+		what = append(what, "sysctl settings")
+	}
+	if o.writeSystemd != "" {
+		files = append(files, tuning.File{Path: o.writeSystemd, Content: []byte(tuning.SystemdDropIn(report))})
+		what = append(what, "systemd drop-in")
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	if err := tuning.WriteFiles(files); err != nil {
+		return fmt.Errorf("write %s: %w", strings.Join(what, " and "), err)
+	}
+	for i, f := range files {
+		fmt.Fprintf(stdout, "\nwrote %s to %s\n", what[i], f.Path)
+	}
+	return nil
 }
 
 // applyTuning writes the report's sysctl values, prints each change and
@@ -144,7 +161,7 @@ func parseTuneOptions(args []string, stdout io.Writer) (*tuneOptions, error) {
 	fs.IntVar(&t.Destinations, "destinations", 1, "loadgen: server address:port pairs dialled")
 	fs.IntVar(&t.UserBytesPerConn, "user-bytes", tuning.DefaultUserBytesPerConn, "the process's own memory per connection, in bytes")
 	fs.StringVar(&o.writeSysctl, "write-sysctl", "", "write a sysctl.d file that fixes the sysctl shortfalls to this path (e.g. "+tuning.SysctlFile+")")
-	fs.StringVar(&o.writeSystemd, "write-systemd", "", "write a systemd drop-in with LimitNOFILE for the target to this path")
+	fs.StringVar(&o.writeSystemd, "write-systemd", "", "write a systemd drop-in with LimitNOFILE for the target to this path (e.g. "+tuning.DropInPath(tuning.Server)+"; missing folders are created)")
 	fs.BoolVar(&o.apply, "apply", false, "write the needed sysctl values to the running kernel (needs root)")
 	fs.StringVar(&o.root, "root", "/", "directory holding the proc/ tree to read and, with --apply, write")
 

@@ -164,18 +164,69 @@ func TestTuneWritesFiles(t *testing.T) {
 	}
 }
 
-func TestTuneWriteFailureExitsOne(t *testing.T) {
+func TestTuneWriteCreatesFolders(t *testing.T) {
 	root := fakeProc(t)
+	dir := t.TempDir()
+	sysctlPath := filepath.Join(dir, "etc/sysctl.d/90-myriad.conf")
+	unitPath := filepath.Join(dir, "etc/systemd/system/myriad.service.d/90-limits.conf")
 	var stdout, stderr bytes.Buffer
-	bad := filepath.Join(t.TempDir(), "missing-dir", "90-myriad.conf")
-	if code := tune([]string{"--root", root, "--write-sysctl", bad}, nil, &stdout, &stderr); code != 1 {
-		t.Fatalf("exit %d, want 1", code)
+	args := []string{"--root", root, "--conns", "10000", "--write-sysctl", sysctlPath, "--write-systemd", unitPath}
+	if code := tune(args, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "myriad tune: write sysctl settings: ") {
-		t.Fatalf("stderr %q", stderr.String())
+	if unit := readFile(t, unitPath); !strings.Contains(unit, "\nLimitNOFILE=11024\n") {
+		t.Errorf("drop-in lacks LimitNOFILE=11024:\n%s", unit)
 	}
-	if !strings.Contains(stdout.String(), "STATUS") {
-		t.Fatal("report not printed before the failure")
+	if conf := readFile(t, sysctlPath); !strings.Contains(conf, "net.core.somaxconn") {
+		t.Errorf("sysctl file lacks somaxconn:\n%s", conf)
+	}
+}
+
+func TestTuneWriteFailureWritesNothing(t *testing.T) {
+	tests := []struct {
+		name string
+		// badTarget returns a --write-systemd path that cannot be written.
+		badTarget func(t *testing.T, dir string) string
+		want      string
+	}{
+		{"parent cannot be created", func(t *testing.T, dir string) string {
+			if err := os.WriteFile(filepath.Join(dir, "system"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(dir, "system/myriad.service.d/90-limits.conf")
+		}, "is not a directory"},
+		{"target is a folder", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "90-limits.conf")
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "not a regular file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := fakeProc(t)
+			dir := t.TempDir()
+			sysctlPath := filepath.Join(dir, "sysctl.d/90-myriad.conf")
+			var stdout, stderr bytes.Buffer
+			args := []string{"--root", root, "--write-sysctl", sysctlPath, "--write-systemd", tc.badTarget(t, dir)}
+			if code := tune(args, nil, &stdout, &stderr); code != 1 {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			msg := stderr.String()
+			if !strings.HasPrefix(msg, "myriad tune: write sysctl settings and systemd drop-in: nothing written: ") || !strings.Contains(msg, tc.want) {
+				t.Fatalf("stderr %q", msg)
+			}
+			if !strings.Contains(stdout.String(), "STATUS") {
+				t.Fatal("report not printed before the failure")
+			}
+			if strings.Contains(stdout.String(), "wrote ") {
+				t.Fatalf("claims a write: %q", stdout.String())
+			}
+			if _, err := os.Stat(filepath.Dir(sysctlPath)); !os.IsNotExist(err) {
+				t.Fatalf("sysctl folder left behind (stat: %v)", err)
+			}
+		})
 	}
 }
 

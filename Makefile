@@ -39,4 +39,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrames$$' -fuzztime 30s ./server/
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./frame/
+	$(GO) test -run '^$$' -bench . -benchmem ./frame/ ./handshake/

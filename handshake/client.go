@@ -44,7 +44,7 @@ func NewRequestTemplate(host, target string, offer Offer, header string) Request
 }
 
 // Append appends the request with key, a Sec-WebSocket-Key (KeyLen bytes
-// of base64), to dst.
+// of base64), to dst. Any goroutine may call it.
 func (t *RequestTemplate) Append(dst, key []byte) []byte {
 	dst = append(dst, t.prefix...)
 	dst = append(dst, key...)

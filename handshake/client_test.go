@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -105,4 +106,39 @@ func TestClientServerRoundTrip(t *testing.T) {
 	if resp.Status != 101 || !resp.Deflate || string(resp.Protocol) != "chat" {
 		t.Fatalf("response %+v", resp)
 	}
+}
+
+// FuzzReadResponse feeds each input whole and split at a chosen point: the
+// split must ask for more or agree with the whole, and none may panic. An
+// accepted 101 must hold the accept value.
+func FuzzReadResponse(f *testing.F) {
+	accept := AppendAccept(nil, []byte(sampleKey))
+	good := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + string(accept) + "\r\n"
+	for i, s := range []string{
+		good + "\r\n",
+		good + "Sec-WebSocket-Extensions: " + DeflateResponse15 + "\r\n\r\n\x81\x00",
+		good + "Sec-WebSocket-Protocol: chat\r\n\r\n",
+		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n",
+		"HTTP/1.1 101\nUpgrade: websocket\n\n",
+	} {
+		f.Add([]byte(s), uint16(i*11), true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, split uint16, withOffer bool) {
+		var offer *Offer
+		if withOffer {
+			offer = &Offer{Deflate: true, Protocols: []string{"chat"}}
+		}
+		resp, n, err := ReadResponse(b, accept, offer)
+		k := int(split) % (len(b) + 1)
+		presp, pn, perr := ReadResponse(b[:k], accept, offer)
+		if perr != ErrShortBuffer && (perr != err || pn != n || presp.Status != resp.Status) {
+			t.Fatalf("split at %d: n %d err %v; whole: n %d err %v", k, pn, perr, n, err)
+		}
+		if err == nil && resp.Status == 101 && !bytes.Contains(b[:n], accept) {
+			t.Fatalf("101 accepted without the accept value: %q", b[:n])
+		}
+		if err != nil && n != 0 {
+			t.Fatalf("error %v with n = %d", err, n)
+		}
+	})
 }

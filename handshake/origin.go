@@ -8,7 +8,7 @@ import (
 
 // OriginPattern is one entry of an Origin allow-list, parsed by
 // ParseOriginPattern: lower-cased, with its port made explicit. Its zero
-// value matches nothing.
+// value matches nothing. It is immutable, so any goroutine may use it.
 type OriginPattern struct {
 	any        bool   // "*"
 	subdomains bool   // host was "*.suffix": match proper subdomains of host

@@ -186,7 +186,8 @@ func (req *Request) parseField(line []byte) *Error {
 // Check applies RFC 6455 §4.2.1 to a parsed request's headers, and refuses
 // a request that announces a body: after the 101 the bytes of that body
 // would be read as frames. The method is the caller's to check first (see
-// ErrMethod), as is the path.
+// ErrMethod), as is the path. It only reads req, so any goroutine may call
+// it while the input bytes are still valid.
 func (req *Request) Check() *Error {
 	if req.Hosts != 1 || len(req.Host) == 0 {
 		return ErrNoHost

@@ -148,8 +148,8 @@ func (resp *Response) check101(accept []byte, offer *Offer) error {
 	case !accepted:
 		return ErrAccept
 	}
-	deflate, ok := DeflateAnswer(exts)
-	if !ok || (deflate && (offer == nil || !offer.Deflate)) {
+	deflate, err := DeflateAnswer(exts)
+	if err != nil || (deflate && (offer == nil || !offer.Deflate)) {
 		return ErrExtension
 	}
 	resp.Deflate = deflate

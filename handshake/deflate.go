@@ -129,24 +129,25 @@ func strictDeflateParams(opt *httphead.Option) bool {
 	return valid
 }
 
-// DeflateAnswer judges a server's Sec-WebSocket-Extensions answer to a
-// client that offered plain permessage-deflate: nil or empty values mean
-// declined; otherwise there must be exactly one extension, permessage-deflate,
-// with parameters RFC 7692 lets a server send. It reports whether
-// compression was accepted, and false with ok false for an answer the
-// client must fail the connection on.
-func DeflateAnswer(values [][]byte) (accepted, ok bool) {
+// DeflateAnswer judges a server's Sec-WebSocket-Extensions answer (its
+// values, as HeaderValues gives them) to a client that offered plain
+// permessage-deflate. No values, or empty ones, decline; otherwise there
+// must be exactly one extension, permessage-deflate, with parameters RFC
+// 7692 lets a server send, and accepted is true. Anything else is
+// ErrExtension, on which the client must fail the connection (RFC 6455
+// §4.1). It is meant for the client side and allocates.
+func DeflateAnswer(values [][]byte) (accepted bool, err error) {
 	joined := bytes.Join(values, []byte(", "))
 	if len(TrimOWS(joined)) == 0 {
-		return false, true
+		return false, nil
 	}
 	opts, parsed := httphead.ParseOptions(joined, nil)
 	if !parsed || len(opts) != 1 || !bytes.Equal(opts[0].Name, wsflate.ExtensionNameBytes) {
-		return false, false
+		return false, ErrExtension
 	}
 	var p wsflate.Parameters
 	if err := p.Parse(opts[0]); err != nil || !strictDeflateParams(&opts[0]) {
-		return false, false
+		return false, ErrExtension
 	}
-	return true, true
+	return true, nil
 }

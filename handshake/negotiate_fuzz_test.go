@@ -97,8 +97,8 @@ func checkResponse(t *testing.T, resp, offer []byte) {
 	if p.ServerMaxWindowBits != 0 && !bytes.Contains(offer, []byte("server_max_window_bits")) {
 		t.Fatalf("response %q limits a window the offer %q did not", resp, offer)
 	}
-	if accepted, ok := DeflateAnswer([][]byte{resp}); !accepted || !ok {
-		t.Fatalf("response %q refused by the client side: accepted %v, ok %v", resp, accepted, ok)
+	if accepted, err := DeflateAnswer([][]byte{resp}); !accepted || err != nil {
+		t.Fatalf("response %q refused by the client side: accepted %v, %v", resp, accepted, err)
 	}
 }
 

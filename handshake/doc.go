@@ -10,9 +10,9 @@
 // caller discards those bytes.
 //
 // The server side is ReadRequest (syntax, strictly: RFC 9112 line endings,
-// no control characters, HTTP/1.1 only), Request.Check (the RFC 6455
-// §4.2.1 header rules and the refusal of a request body), AppendSwitching
-// and AppendError for the answer, and the negotiation of permessage-deflate
+// no control characters, HTTP/1.1 and no other major version),
+// Request.Check (the RFC 6455 §4.2.1 header rules and the refusal of a
+// request body), AppendSwitching and AppendError for the answer, and the negotiation of permessage-deflate
 // (Negotiator), the subprotocol (SelectSubprotocol) and the Origin
 // (OriginPattern). The client side is RequestTemplate for the request and
 // ReadResponse for checking the 101 answer. Both sides share one accept-key

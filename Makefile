@@ -38,9 +38,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUTF8$$' -fuzztime 30s ./frame/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseClose$$' -fuzztime 30s ./frame/
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendClose$$' -fuzztime 30s ./frame/
-	$(GO) test -run '^$$' -fuzz '^FuzzReadHead$$' -fuzztime 30s ./server/
-	$(GO) test -run '^$$' -fuzz '^FuzzNegotiateDeflate$$' -fuzztime 30s ./server/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadHead$$' -fuzztime 30s ./handshake/
+	$(GO) test -run '^$$' -fuzz '^FuzzNegotiateDeflate$$' -fuzztime 30s ./handshake/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadResponse$$' -fuzztime 30s ./handshake/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrames$$' -fuzztime 30s ./server/
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./frame/
+	$(GO) test -run '^$$' -bench . -benchmem ./frame/ ./handshake/

@@ -7,6 +7,8 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
+
+	"github.com/myriadws/myriad/handshake"
 )
 
 // handler adapts the Server to gnet's EventHandler. gnet calls OnOpen,
@@ -134,25 +136,25 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	s := l.srv
 	buf, _ := c.gc.Peek(-1)
 	scan := int(c.scan)
-	req, n, err := readHead(buf, s.cfg.MaxHeaderBytes, &scan)
+	req, n, err := handshake.ReadRequest(buf, s.cfg.MaxHeaderBytes, &scan)
 	c.scan = uint16(min(scan, maxHeaderBytesLimit))
 	if err == io.ErrShortBuffer {
 		return gnet.None
 	}
 	if err != nil {
-		return l.reject(c, err.(*httpError))
+		return l.reject(c, refusalOf(err))
 	}
-	if string(req.method) != "GET" {
+	if string(req.Method) != "GET" {
 		return l.reject(c, errMethod)
 	}
-	idx, ok := s.routeIndex[string(req.path)]
+	idx, ok := s.routeIndex[string(req.Path)]
 	if !ok {
 		return l.reject(c, errNotFound)
 	}
-	if herr := checkUpgrade(&req); herr != nil {
-		return l.reject(c, herr)
+	if herr := req.Check(); herr != nil {
+		return l.reject(c, refusal(herr))
 	}
-	if !s.originAllowed(req.origin, req.origins) {
+	if !s.originAllowed(req.Origin, req.Origins) {
 		return l.reject(c, errOrigin)
 	}
 	if s.draining.Load() {
@@ -163,7 +165,7 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 		return l.reject(c, errOverCapacity)
 	}
 	if az, ok := s.routes[idx].h.(Authorizer); ok {
-		ur := &UpgradeRequest{path: req.path, query: req.query, fields: req.fields, origin: req.origin}
+		ur := &UpgradeRequest{path: req.Path, query: req.Query, fields: req.Fields, origin: req.Origin}
 		if err := az.Authorize(c, ur); err != nil {
 			return l.reject(c, httpErrorFrom(err))
 		}
@@ -171,20 +173,20 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 
 	var protocol string
 	var extensions []byte
-	if len(s.cfg.Subprotocols) > 0 && req.protocol != nil {
-		l.vals = headerValues(req.fields, "Sec-WebSocket-Protocol", l.vals[:0])
-		if c.proto = selectSubprotocol(s.cfg.Subprotocols, l.vals); c.proto > 0 {
+	if len(s.cfg.Subprotocols) > 0 && req.Protocol != nil {
+		l.vals = handshake.HeaderValues(req.Fields, "Sec-WebSocket-Protocol", l.vals[:0])
+		if c.proto = uint8(handshake.SelectSubprotocol(s.cfg.Subprotocols, l.vals)); c.proto > 0 {
 			protocol = s.cfg.Subprotocols[c.proto-1]
 		}
 	}
-	if s.cfg.Compression && req.extensions != nil {
-		l.vals = headerValues(req.fields, "Sec-WebSocket-Extensions", l.vals[:0])
-		if extensions = l.neg.deflate(l.vals); extensions != nil {
+	if s.cfg.Compression && req.Extensions != nil {
+		l.vals = handshake.HeaderValues(req.Fields, "Sec-WebSocket-Extensions", l.vals[:0])
+		if extensions = l.neg.Deflate(l.vals); extensions != nil {
 			c.flags |= flagDeflate
 		}
 	}
 	clear(l.vals)
-	l.out = appendSwitching(l.out[:0], req.key, protocol, extensions)
+	l.out = handshake.AppendSwitching(l.out[:0], req.Key, protocol, extensions)
 	if _, err := c.gc.Write(l.out); err != nil {
 		return gnet.Close
 	}

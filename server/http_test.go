@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,12 +52,27 @@ func TestUpgradeHTTPErrors(t *testing.T) {
 		{"request line with extra field", head("GET /echo HTTP/1.1 x", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
 		{"bad protocol name", head("GET /echo HTTX/1.1", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
 		{"empty request line", head("", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
-		{"absolute-form target", head("GET http://example.test/echo HTTP/1.1", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
+		{"absolute-form target to an unknown path", head("GET http://example.test/nope HTTP/1.1", host, upgrade, conn, key, version), http.StatusNotFound, [2]string{}},
+		{"absolute-form target with userinfo", head("GET http://u:p@example.test/echo HTTP/1.1", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
+		{"asterisk-form target", head("GET * HTTP/1.1", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
 		{"header without colon", head("GET /echo HTTP/1.1", host, "Bogus", upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
 		{"space before colon", head("GET /echo HTTP/1.1", "Host : example.test", upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
 		{"obsolete line folding", head("GET /echo HTTP/1.1", host, upgrade, conn, key, " folded", version), http.StatusBadRequest, [2]string{}},
 		{"HTTP/1.0", head("GET /echo HTTP/1.0", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
 		{"HTTP/0.9", head("GET /echo HTTP/0.9", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
+		{"HTTP/2.0 in an HTTP/1 request line", head("GET /echo HTTP/2.0", host, upgrade, conn, key, version), http.StatusHTTPVersionNotSupported, [2]string{}},
+		{"HTTP/9.9", head("GET /echo HTTP/9.9", host, upgrade, conn, key, version), http.StatusHTTPVersionNotSupported, [2]string{}},
+		{"NUL in a header value", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "X-Name: a\x00b"), http.StatusBadRequest, [2]string{}},
+		{"NUL in the Host", head("GET /echo HTTP/1.1", "Host: example.test\x00.evil", upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
+		{"bare CR in a header value", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "X-Name: a\rInjected: 1"), http.StatusBadRequest, [2]string{}},
+		{"bare CR in the request line", head("GET /echo\r HTTP/1.1", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
+		{"escape character in a header value", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "X-Name: \x1b[2J"), http.StatusBadRequest, [2]string{}},
+		{"control character in a header name", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "X-\x01: a"), http.StatusBadRequest, [2]string{}},
+		{"control character in the target", head("GET /ec\x7fho HTTP/1.1", host, upgrade, conn, key, version), http.StatusBadRequest, [2]string{}},
+		{"Transfer-Encoding", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "Transfer-Encoding: chunked") + "0\r\n\r\n", http.StatusBadRequest, [2]string{}},
+		{"Content-Length with a body", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "Content-Length: 6") + "\x81\x80\x00\x00\x00\x00", http.StatusBadRequest, [2]string{}},
+		{"malformed Content-Length", head("GET /echo HTTP/1.1", host, upgrade, conn, key, version, "Content-Length: six"), http.StatusBadRequest, [2]string{}},
+		{"bare LF line endings", strings.ReplaceAll(head("GET /echo HTTP/1.1", host, upgrade, conn, key, version), "\r\n", "\n"), http.StatusBadRequest, [2]string{}},
 		{"unknown path", head("GET /nope HTTP/1.1", host, upgrade, conn, key, version), http.StatusNotFound, [2]string{}},
 		{"path with trailing slash", head("GET /echo/ HTTP/1.1", host, upgrade, conn, key, version), http.StatusNotFound, [2]string{}},
 		{"path in another case", head("GET /ECHO HTTP/1.1", host, upgrade, conn, key, version), http.StatusNotFound, [2]string{}},
@@ -105,6 +121,13 @@ func TestUpgradeAccepts(t *testing.T) {
 		{"query string", upgradeRequest("/echo?room=1&x=%20", sampleKey)},
 		{"empty query string", upgradeRequest("/echo?", sampleKey)},
 		{"HTTP/1.2", strings.Replace(upgradeRequest("/echo", sampleKey), "HTTP/1.1", "HTTP/1.2", 1)},
+		{"absolute-form target", strings.Replace(upgradeRequest("/echo", sampleKey), "/echo", "http://example.test/echo", 1)},
+		{"absolute-form target with a query", strings.Replace(upgradeRequest("/echo", sampleKey), "/echo", "http://example.test:8080/echo?room=1", 1)},
+		{"absolute-form target with the ws scheme", strings.Replace(upgradeRequest("/echo", sampleKey), "/echo", "ws://example.test/echo", 1)},
+		{"Content-Length 0", head("GET /echo HTTP/1.1", "Host: example.test", "Upgrade: websocket", "Connection: Upgrade",
+			"Sec-WebSocket-Key: "+sampleKey, "Sec-WebSocket-Version: 13", "Content-Length: 0")},
+		{"obs-text in a header value", head("GET /echo HTTP/1.1", "Host: example.test", "Upgrade: websocket", "Connection: Upgrade",
+			"Sec-WebSocket-Key: "+sampleKey, "Sec-WebSocket-Version: 13", "X-Name: caf\xc3\xa9")},
 		{"extra headers", head("GET /echo HTTP/1.1", "Host: example.test", "Origin: http://example.test", "User-Agent: test",
 			"Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: "+sampleKey, "Sec-WebSocket-Version: 13",
 			"Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Extensions: permessage-deflate")},
@@ -170,5 +193,47 @@ func TestUpgradeHandshakeTimeout(t *testing.T) {
 				t.Fatalf("HandshakeTimeouts = %d, want %d", got, i+1)
 			}
 		})
+	}
+}
+
+// TestUpgradeBareLFAnsweredAtOnce sends only a request line ending in a
+// bare LF to a server whose handshake timeout is far longer than the
+// client's patience: the answer must be 400 straight away, not the 408 of
+// the timeout.
+func TestUpgradeBareLFAnsweredAtOnce(t *testing.T) {
+	cases := []struct {
+		name    string
+		partial string
+	}{
+		{"request line", "GET /echo HTTP/1.1\n"},
+		{"header line", "GET /echo HTTP/1.1\r\nHost: example.test\n"},
+		{"LF alone", "\n"},
+	}
+	srv := startServer(t, Config{HandshakeTimeout: time.Hour})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, srv)
+			c.write([]byte(tc.partial))
+			c.expectStatus(http.StatusBadRequest)
+		})
+	}
+	if got := srv.Stats().HandshakeTimeouts; got != 0 {
+		t.Fatalf("HandshakeTimeouts = %d, want 0", got)
+	}
+}
+
+// TestUpgradeBodyNotReadAsFrames sends an upgrade request announcing a body
+// that holds a valid masked text frame: the request is refused, and the
+// body never reaches a handler as a message.
+func TestUpgradeBodyNotReadAsFrames(t *testing.T) {
+	srv := startServer(t, Config{})
+	c := dialRaw(t, srv)
+	body := c.frameBytes(true, 0x1, []byte("smuggled"))
+	req := strings.TrimSuffix(upgradeRequest("/echo", sampleKey), "\r\n") +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	c.write(append([]byte(req), body...))
+	c.expectStatus(http.StatusBadRequest)
+	if st := srv.Stats(); st.Upgrades != 0 {
+		t.Fatalf("Upgrades = %d, want 0", st.Upgrades)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package handshake
 
 import (
 	"bytes"
@@ -44,9 +44,9 @@ func FuzzNegotiateDeflate(f *testing.F) {
 
 func checkRawOffer(t *testing.T, b []byte, split int) {
 	t.Helper()
-	var n negotiator
-	whole := bytes.Clone(n.deflate([][]byte{bytes.Clone(b)}))
-	if again := n.deflate([][]byte{bytes.Clone(b)}); !bytes.Equal(again, whole) {
+	var n Negotiator
+	whole := bytes.Clone(n.Deflate([][]byte{bytes.Clone(b)}))
+	if again := n.Deflate([][]byte{bytes.Clone(b)}); !bytes.Equal(again, whole) {
 		t.Fatalf("second run on reused scratch: %q, first %q", again, whole)
 	}
 	if whole != nil {
@@ -72,7 +72,7 @@ func checkRawOffer(t *testing.T, b []byte, split int) {
 	}
 	i := commas[split%len(commas)]
 	parts := [][]byte{bytes.Clone(b[:i]), bytes.Clone(b[i+1:])}
-	if got := n.deflate(parts); !bytes.Equal(got, whole) {
+	if got := n.Deflate(parts); !bytes.Equal(got, whole) {
 		t.Fatalf("split at %d into %q and %q: %q; whole: %q", i, b[:i], b[i+1:], got, whole)
 	}
 }
@@ -80,7 +80,7 @@ func checkRawOffer(t *testing.T, b []byte, split int) {
 // checkResponse parses the response as a client would.
 func checkResponse(t *testing.T, resp, offer []byte) {
 	t.Helper()
-	if !bytes.Equal(resp, deflateResponseBytes) && !bytes.Equal(resp, deflateResponse15Bytes) {
+	if !bytes.Equal(resp, deflateResponse) && !bytes.Equal(resp, deflateResponse15) {
 		t.Fatalf("response %q", resp)
 	}
 	opts, ok := httphead.ParseOptions(bytes.Clone(resp), nil)
@@ -96,6 +96,9 @@ func checkResponse(t *testing.T, resp, offer []byte) {
 	}
 	if p.ServerMaxWindowBits != 0 && !bytes.Contains(offer, []byte("server_max_window_bits")) {
 		t.Fatalf("response %q limits a window the offer %q did not", resp, offer)
+	}
+	if accepted, err := DeflateAnswer([][]byte{resp}); !accepted || err != nil {
+		t.Fatalf("response %q refused by the client side: accepted %v, %v", resp, accepted, err)
 	}
 }
 
@@ -174,18 +177,18 @@ func checkGeneratedOffers(t *testing.T, b []byte) {
 		offers = append(offers, strings.Join(words, "; "))
 		if acceptable && !decided {
 			decided = true
-			want = deflateResponse
+			want = DeflateResponse
 			if smwb {
-				want = deflateResponse15
+				want = DeflateResponse15
 			}
 		}
 	}
 	if len(offers) == 0 {
 		return
 	}
-	var n negotiator
+	var n Negotiator
 	header := strings.Join(offers, ", ")
-	if got := string(n.deflate([][]byte{[]byte(header)})); got != want {
+	if got := string(n.Deflate([][]byte{[]byte(header)})); got != want {
 		t.Fatalf("offers %q: response %q, want %q", header, got, want)
 	}
 }

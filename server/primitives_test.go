@@ -235,3 +235,23 @@ func TestSendPrepared(t *testing.T) {
 		t.Fatalf("CompressedOut %d MessagesOut %d, want 1 and 2", st.CompressedOut, st.MessagesOut)
 	}
 }
+
+// TestPostAfterClose checks that a stopped server refuses posts with
+// ErrStopped instead of queueing work that would never run.
+func TestPostAfterClose(t *testing.T) {
+	rec := &recorder{conns: make(chan *Conn, 1)}
+	srv := startServer(t, Config{Loops: 1, Routes: map[string]Handler{"/r": rec}})
+	upgradeRaw(t, srv, "/r")
+	lp := (<-rec.conns).Loop()
+	ran := make(chan struct{})
+	if err := lp.Post(func() { close(ran) }); err != nil {
+		t.Fatalf("Post: %v", err)
+	}
+	<-ran
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.Post(func() {}); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Post after Close: %v, want ErrStopped", err)
+	}
+}

@@ -5,19 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/myriadws/myriad/gateway"
 	"github.com/myriadws/myriad/server"
 )
 
 // startMyriad runs a myriad server on a loopback port for the test.
 func startMyriad(t *testing.T) (*server.Server, string) {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Logger: zap.NewNop()})
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Logger: zap.NewNop(), Routes: map[string]server.Handler{"/echo": server.Echo{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestChurnAgainstMyriad(t *testing.T) {
 // the subscribe URL and the API's base URL.
 func startMyriadGateway(t *testing.T) (*server.Server, string, string) {
 	t.Helper()
-	gw, err := server.NewGateway(server.GatewayConfig{APIAddr: "127.0.0.1:0"})
+	gw, err := gateway.New(gateway.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +122,14 @@ func startMyriadGateway(t *testing.T) (*server.Server, string, string) {
 		Logger: zap.NewNop(),
 		Routes: map[string]server.Handler{"/ws": gw},
 	})
+	if err == nil {
+		err = gw.Attach(srv)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	api := httptest.NewServer(gw.APIHandler())
+	t.Cleanup(api.Close)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	select {
@@ -136,14 +143,13 @@ func startMyriadGateway(t *testing.T) (*server.Server, string, string) {
 		_ = srv.Close()
 		<-served
 	})
-	eventually(t, "the API listener", func() bool { return gw.APIAddr() != nil })
-	return srv, "ws://" + srv.Addr().String() + "/ws", "http://" + gw.APIAddr().String()
+	return srv, "ws://" + srv.Addr().String() + "/ws", api.URL
 }
 
 // gatewayStats is the body of the gateway API's GET /stats.
 type gatewayStats struct {
 	server.Stats
-	Hub server.HubStats `json:"hub"`
+	Hub gateway.HubStats `json:"hub"`
 }
 
 // fetchStats reads GET /stats from the gateway's API; any goroutine may

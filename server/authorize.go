@@ -11,12 +11,14 @@ import (
 // has passed the RFC 6455 checks, the Origin allow-list, the drain and the
 // connection limit, and before the 101 is written. A non-nil error refuses
 // the upgrade: a *StatusError chooses the HTTP status and body, any other
-// error is answered 403. Authorize runs on c's event loop and must not
-// block; c is not yet upgraded, so it may only be used as a key (for
-// example to hand state to the OnOpen that follows in the same callback
-// when the upgrade succeeds). r is valid only until Authorize returns.
+// error is answered 403. Otherwise the value it returns (nil is fine) is
+// handed to the OnOpen that follows in the same callback, where
+// Conn.Open returns it: what a verified token grants, say. The value is
+// not kept after OnOpen. Authorize runs on c's event loop and must not
+// block; c is not yet upgraded, so it may only be used as a key. r is
+// valid only until Authorize returns.
 type Authorizer interface {
-	Authorize(c *Conn, r *UpgradeRequest) error
+	Authorize(c *Conn, r *UpgradeRequest) (any, error)
 }
 
 // StatusError is the HTTP answer an Authorizer refuses an upgrade with.
@@ -30,6 +32,23 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string { return http.StatusText(e.Status) + ": " + e.Reason }
+
+// authorize runs the route's Authorizer and keeps its value for OnOpen.
+func (l *loop) authorize(az Authorizer, c *Conn, r *UpgradeRequest) error {
+	v, err := az.Authorize(c, r)
+	if err != nil {
+		l.opening = opening{}
+		return err
+	}
+	l.opening = opening{c: c, v: v}
+	return nil
+}
+
+// open runs the route's OnOpen, then forgets the Authorizer's value.
+func (l *loop) open(c *Conn, h Handler) {
+	h.OnOpen(c)
+	l.opening = opening{}
+}
 
 // errAuthorize answers an Authorizer error that carries no status.
 var errAuthorize = &httpError{status: http.StatusForbidden, reason: "upgrade refused"}

@@ -26,8 +26,7 @@ const (
 	DefaultDrainTimeout     = 30 * time.Second
 	DefaultMaxOutbound      = 4 << 20
 	DefaultReadBufferSize   = 64 << 10
-	DefaultMemoryRelease    = 10 * time.Second
-	DefaultMemoryBurst      = 1000
+	DefaultMaxPosted        = 4096
 
 	// DefaultCompressionLevel is flate.BestSpeed: permessage-deflate on a
 	// busy server is bound by CPU, and the fastest level already removes
@@ -47,8 +46,9 @@ const (
 	maxHeaderBytesLimit = 64 << 10
 )
 
-// Config is the server's configuration. The zero value serves echo on :8080
-// with the defaults above. Durations that are negative disable the feature
+// Config is the server's configuration. Every zero field takes the
+// default above, and only Routes must be set: New refuses a server with
+// nothing mounted (ErrNoRoutes) rather than serve a hidden echo. Durations that are negative disable the feature
 // they control (PingInterval, IdleTimeout); zero means the default.
 type Config struct {
 	// Addr is the TCP address of the WebSocket listener.
@@ -87,12 +87,10 @@ type Config struct {
 	// accepted sockets when positive; 0 leaves the kernel's autotuning on.
 	SocketRecvBuffer int
 	SocketSendBuffer int
-	// MemoryRelease is how long accepts must pause after a burst of
-	// MemoryReleaseBurst connections before the server returns freed heap
-	// pages to the OS (see memoryReleaser). Negative disables it.
-	MemoryRelease time.Duration
-	// MemoryReleaseBurst is the number of accepts that count as a burst.
-	MemoryReleaseBurst int
+	// MaxPosted bounds the functions queued on one loop by Loop.Post and
+	// not yet run; a Post past it fails with ErrBusy instead of growing
+	// the queue without limit.
+	MaxPosted int
 	// Compression enables permessage-deflate (RFC 7692) for clients that
 	// offer it. The server always answers with server_no_context_takeover
 	// and client_no_context_takeover, so no compression state outlives a
@@ -122,11 +120,17 @@ type Config struct {
 	// Requests without an Origin header come from non-browser clients,
 	// which the header cannot constrain, and are allowed. Empty allows all.
 	AllowedOrigins []string
-	// Routes maps request paths to applications. Nil mounts Echo on /echo.
+	// Routes maps request paths to applications. New needs at least one
+	// (ErrNoRoutes); Echo is there for whoever wants echo. Validate checks
+	// the entries only, so that flags can be validated before the
+	// applications are built.
 	Routes map[string]Handler
 	// Logger receives the server's logs. Nil discards them.
 	Logger *zap.Logger
 }
+
+// ErrNoRoutes is returned by New for a Config without routes.
+var ErrNoRoutes = errors.New("no routes: mount at least one Handler in Config.Routes (server.Echo{} echoes)")
 
 // withDefaults returns a copy of c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
@@ -163,20 +167,14 @@ func (c Config) withDefaults() Config {
 	if c.ReadBufferSize == 0 {
 		c.ReadBufferSize = DefaultReadBufferSize
 	}
-	if c.MemoryRelease == 0 {
-		c.MemoryRelease = DefaultMemoryRelease
-	}
-	if c.MemoryReleaseBurst == 0 {
-		c.MemoryReleaseBurst = DefaultMemoryBurst
+	if c.MaxPosted == 0 {
+		c.MaxPosted = DefaultMaxPosted
 	}
 	if c.CompressionLevel == 0 {
 		c.CompressionLevel = DefaultCompressionLevel
 	}
 	if c.CompressionMinSize == 0 {
 		c.CompressionMinSize = DefaultCompressionMinSize
-	}
-	if c.Routes == nil {
-		c.Routes = map[string]Handler{"/echo": Echo{}}
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
@@ -222,8 +220,8 @@ func (c Config) Validate() error {
 	if c.SocketRecvBuffer < 0 || c.SocketSendBuffer < 0 {
 		errs = append(errs, errors.New("socket buffer sizes must not be negative"))
 	}
-	if c.MemoryReleaseBurst < 0 {
-		errs = append(errs, fmt.Errorf("memory-release-burst must not be negative, got %d", c.MemoryReleaseBurst))
+	if c.MaxPosted < 0 {
+		errs = append(errs, fmt.Errorf("max-posted must not be negative, got %d", c.MaxPosted))
 	}
 	if c.CompressionLevel < flate.HuffmanOnly || c.CompressionLevel > flate.BestCompression {
 		errs = append(errs, fmt.Errorf("compression-level must be between -2 and 9, got %d", c.CompressionLevel))

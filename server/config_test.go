@@ -1,18 +1,22 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 )
 
+// TestConfigValidate checks each field's bounds; a nil route table in a
+// case stands for "one valid route", so that each case tests one thing.
 func TestConfigValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  Config
 		want []string // substrings of the error; none means valid
 	}{
-		{"zero value", Config{}, nil},
+		{"zero value with a route", Config{}, nil},
+		{"negative max posted", Config{MaxPosted: -1}, []string{"max-posted"}},
 		{"short timeouts", Config{HandshakeTimeout: time.Millisecond, PingInterval: 100 * time.Millisecond, IdleTimeout: 400 * time.Millisecond}, nil},
 		{"pings and idle timeout disabled", Config{PingInterval: -1, IdleTimeout: -1}, nil},
 		{"pings only", Config{PingInterval: time.Second, IdleTimeout: -1}, nil},
@@ -35,6 +39,9 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.cfg.Routes == nil {
+				tc.cfg.Routes = map[string]Handler{"/echo": Echo{}}
+			}
 			err := tc.cfg.Validate()
 			if len(tc.want) == 0 {
 				if err != nil {
@@ -52,6 +59,25 @@ func TestConfigValidate(t *testing.T) {
 			}
 			if _, nerr := New(tc.cfg); nerr == nil {
 				t.Fatal("New accepted an invalid config")
+			}
+		})
+	}
+}
+
+// TestNewNeedsRoutes checks that a server with nothing mounted is refused,
+// not given a hidden /echo.
+func TestNewNeedsRoutes(t *testing.T) {
+	cases := []struct {
+		name   string
+		routes map[string]Handler
+	}{
+		{"nil", nil},
+		{"empty", map[string]Handler{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(Config{Routes: tc.routes}); !errors.Is(err, ErrNoRoutes) {
+				t.Fatalf("New: %v, want ErrNoRoutes", err)
 			}
 		})
 	}

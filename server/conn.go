@@ -12,8 +12,10 @@ import (
 
 // Conn is one client connection: the session the reactor keeps for it. It
 // belongs to its event loop; its methods may be called only from that loop,
-// that is from a Handler callback or from a function run with the loop's
-// Execute. It is kept at 64 bytes because a million of them stay resident.
+// that is from a Handler callback or from a function posted to its Loop,
+// except Loop, which any goroutine may call. It is kept at 64 bytes because
+// a million of them stay resident: an application keeps what it needs per
+// connection in its own per-loop state, keyed by the *Conn.
 type Conn struct {
 	gc         gnet.Conn
 	loop       *loop
@@ -25,7 +27,7 @@ type Conn struct {
 	state      connState
 	flags      connFlags
 	route      uint8
-	reason     closeReason
+	reason     CloseReason
 	code       uint16 // close code or HTTP status behind reason
 	proto      uint8  // 1 + index of the subprotocol in Config.Subprotocols; 0 for none
 }
@@ -52,7 +54,7 @@ const (
 	flagDeflate
 )
 
-// Errors returned by Send.
+// Errors returned by Send and SendPrepared.
 var (
 	// ErrClosed is returned for a connection that is closing or closed.
 	ErrClosed = errors.New("connection closed")
@@ -83,7 +85,41 @@ func (c *Conn) Send(op ws.OpCode, data []byte) error {
 // connection is closed when the peer answers or after CloseTimeout.
 // Loop-only.
 func (c *Conn) Close(code ws.StatusCode, reason string) {
-	c.loop.startClose(c, code, reason, reasonApp)
+	c.loop.startClose(c, code, reason, ReasonApp)
+}
+
+// Loop returns the event loop that owns c, for the whole life of c. Any
+// goroutine may call it.
+func (c *Conn) Loop() *Loop { return &c.loop.pub }
+
+// Buffered returns the bytes queued for the peer that the kernel has not
+// taken yet (bounded by Config.MaxOutbound). Loop-only.
+func (c *Conn) Buffered() int {
+	if c.state == stateClosed {
+		return 0
+	}
+	return c.gc.OutboundBuffered()
+}
+
+// Open returns the value the route's Authorizer returned for c. It is
+// valid only during OnOpen: the loop holds it from Authorize to the end of
+// OnOpen, not the Conn, so that an idle connection costs nothing for it.
+// It is nil at any other time, and when the route has no Authorizer.
+// Loop-only.
+func (c *Conn) Open() any {
+	if o := &c.loop.opening; o.c == c {
+		return o.v
+	}
+	return nil
+}
+
+// opening is the value an Authorizer returned, held by the loop for the
+// OnOpen that follows in the same callback. An upgrade that fails after
+// Authorize leaves it behind until the next Authorize or OnClose on the
+// loop clears it, so it holds at most one value.
+type opening struct {
+	c *Conn
+	v any
 }
 
 // RemoteAddr returns the peer's address. Loop-only.

@@ -1,9 +1,12 @@
 // Package server is myriad's reactor: a gnet event handler that accepts TCP
 // connections, performs the WebSocket upgrade and reads and writes every
-// frame on the event loop that owns the connection.
+// frame on the event loop that owns the connection. It knows no
+// application protocol; applications are Handlers mounted on paths, and
+// the pub/sub gateway (package gateway) is one of them, built on nothing
+// but the exported API below.
 //
 // There is no goroutine per connection. Each connection has one small
-// session (about 64 bytes) stored with gnet's SetContext and touched only by
+// session (64 bytes) stored with gnet's SetContext and touched only by
 // its own event loop, so it needs no lock. An idle connection owns no buffer
 // and no timer: keepalive pings, idle timeouts, handshake timeouts and the
 // close handshake's timeout are all driven by a timing wheel per event loop,
@@ -11,29 +14,43 @@
 // large frames are consumed in pieces as they arrive, so a slow sender never
 // makes the server buffer more than one message (bounded by MaxMessage).
 // Outbound bytes that the kernel does not take at once queue in gnet's
-// buffer, bounded per connection by MaxOutbound: a consumer that falls
-// further behind is closed, never allowed to grow memory.
+// buffer, bounded per connection by MaxOutbound (one message always fits an
+// empty queue): a consumer that falls further behind is sent close 1008
+// and closed, never allowed to grow memory.
+//
+// # What an application gets
+//
+// Who may call what is part of each method's contract: Conn methods are
+// loop-only (from a Handler callback or a function posted to the Conn's
+// Loop), except Conn.Loop; Server and Loop methods may be called from any
+// goroutine.
+//
+//   - Handler (OnOpen, OnMessage, OnClose with a CloseInfo) and the
+//     optional Authorizer, whose value reaches OnOpen as Conn.Open.
+//   - Loop identity: Server.Loops is fixed when New returns and
+//     Conn.Loop names a connection's loop, so per-loop application state
+//     is a slice indexed by Loop.Index and needs no lock.
+//   - Ordered work: Loop.Post runs a function on a loop, after every
+//     function posted before it, with a bounded queue (Config.MaxPosted,
+//     ErrBusy).
+//   - Encode once, write many: Prepare makes an immutable frame that any
+//     loop writes to its connections with Conn.SendPrepared, choosing
+//     what happens to a slow consumer (SlowClose or SlowDrop);
+//     Conn.Buffered tells how far behind a connection is.
 //
 // permessage-deflate (RFC 7692) is negotiated per connection when
 // Config.Compression is on, always with no context takeover in both
 // directions, so compression adds one flag bit to a Conn and nothing to an
 // idle connection: each event loop owns one inflater and one deflater,
-// reset for every message. An inflated message is bounded by MaxMessage as
-// it is produced, so a compression bomb costs no more than an honest
-// message. The subprotocol (Config.Subprotocols) is kept as a one-byte
-// index, and upgrades from Origins outside Config.AllowedOrigins get 403.
+// reset for every message, and a prepared frame is compressed at most once
+// for all the connections that want it. An inflated message is bounded by
+// MaxMessage as it is produced, so a compression bomb costs no more than an
+// honest message. The subprotocol (Config.Subprotocols) is kept as a
+// one-byte index, and upgrades from Origins outside Config.AllowedOrigins
+// get 403.
 //
-// Applications plug in as Handlers mounted on paths (the echo handler on
-// /echo by default) and see only complete messages. A Handler may also
-// implement Authorizer to accept or refuse upgrades with an HTTP status.
-//
-// Gateway is the pub/sub application (mounted on /ws by the myriad
-// command; PROTOCOL.md describes its wire protocol and HTTP API). Its
-// subscriptions are kept per event loop, in maps owned by that loop, so
-// a publish takes no global lock: it is encoded once as a complete frame
-// and handed to each loop's FIFO mailbox once, and each loop writes the
-// same bytes to its own subscribers under the MaxOutbound bound. Gateway
-// state per connection lives in those loop-owned maps, not in the session,
-// and only while there is some: an idle connection costs the gateway
-// nothing.
+// The server starts nothing beside its listener and makes no process-wide
+// choices: HTTP services, signal handling and returning memory to the OS
+// belong to the program that embeds it (see cmd/myriad). Package
+// servertest helps test such programs.
 package server

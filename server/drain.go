@@ -35,11 +35,11 @@ func (l *loop) drainStep(now int64) {
 		d.conns[d.sent] = nil
 		switch c.state {
 		case stateHandshake:
-			c.reason = reasonDrain
+			c.reason = ReasonDrain
 			l.reject(c, errDraining)
 		case stateOpen:
 			c.flags |= flagDrained
-			l.startClose(c, ws.StatusGoingAway, "server shutting down", reasonDrain)
+			l.startClose(c, ws.StatusGoingAway, "server shutting down", ReasonDrain)
 		}
 	}
 	if d.sent == len(d.conns) {

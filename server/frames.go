@@ -214,7 +214,7 @@ func (l *loop) control(c *Conn, op ws.OpCode, p []byte) gnet.Action {
 		if c.state == stateOpen {
 			// Echo the peer's code (none if it sent none), then close the
 			// TCP connection: the server closes first (RFC 6455 §7.1.1).
-			c.reason = reasonPeerClose
+			c.reason = ReasonPeerClose
 			if code == ws.StatusNoStatusRcvd {
 				code = 0
 			}

@@ -131,7 +131,7 @@ func framedInput(b []byte) []byte {
 // state; what the server writes must be valid server frames, a close frame
 // only as the last one, and never the 1011 of an unexpected error.
 func FuzzReadFrames(f *testing.F) {
-	srv, err := New(Config{Loops: 1, MaxMessage: fuzzMaxMessage, Compression: true, CompressionMinSize: 16})
+	srv, err := New(Config{Loops: 1, MaxMessage: fuzzMaxMessage, Compression: true, CompressionMinSize: 16, Routes: map[string]Handler{"/echo": Echo{}}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
 
@@ -80,18 +81,21 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s, l := h.srv, c.loop
 	l.wheel.remove(c)
 	l.putInbound(c)
+	if l.opening.c == c {
+		l.opening = opening{}
+	}
 	upgraded := c.state == stateOpen || c.state == stateClosing
 	c.state = stateClosed
 	s.open.Add(-1)
+	if c.reason == ReasonNone {
+		c.reason = ReasonPeerGone
+		if s.stopping.Load() {
+			c.reason = ReasonShutdown
+		}
+	}
 	if upgraded {
 		s.upgraded.Add(-1)
-		s.routes[c.route].h.OnClose(c)
-	}
-	if c.reason == reasonNone {
-		c.reason = reasonPeerGone
-		if s.stopping.Load() {
-			c.reason = reasonShutdown
-		}
+		s.routes[c.route].h.OnClose(c, CloseInfo{Reason: c.reason, Code: ws.StatusCode(c.code), Err: err})
 	}
 	s.logClose(c, err)
 	return gnet.None
@@ -102,11 +106,6 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.srv
 	s.sweep()
-	var accepted uint64
-	for _, l := range s.loops {
-		accepted += l.stats.accepted.Load()
-	}
-	s.mem.observe(accepted, time.Now())
 	if s.draining.Load() {
 		// Drain spreads its close frames over ticks; tick often enough
 		// that even a short DrainTimeout is spread in many small steps.
@@ -158,7 +157,7 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 		return l.reject(c, errOrigin)
 	}
 	if s.draining.Load() {
-		c.reason = reasonDrain
+		c.reason = ReasonDrain
 		return l.reject(c, errDraining)
 	}
 	if c.flags&flagOverCap != 0 {
@@ -166,7 +165,7 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	}
 	if az, ok := s.routes[idx].h.(Authorizer); ok {
 		ur := &UpgradeRequest{path: req.Path, query: req.Query, fields: req.Fields, origin: req.Origin}
-		if err := az.Authorize(c, ur); err != nil {
+		if err := l.authorize(az, c, ur); err != nil {
 			return l.reject(c, httpErrorFrom(err))
 		}
 	}
@@ -200,7 +199,7 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	l.schedule(c, now)
 	s.upgraded.Add(1)
 	l.stats.upgrades.Add(1)
-	s.routes[idx].h.OnOpen(c)
+	l.open(c, s.routes[idx].h)
 	if c.flags&flagKill != 0 {
 		return gnet.Close
 	}
@@ -212,11 +211,11 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 // when it was detected.
 func (s *Server) logClose(c *Conn, err error) {
 	switch c.reason {
-	case reasonProtocol, reasonTooBig, reasonHandshakeTimeout, reasonRejected, reasonCloseTimeout:
+	case ReasonProtocol, ReasonTooBig, ReasonHandshakeTimeout, ReasonRejected, ReasonCloseTimeout:
 		if ce := s.log.Check(zap.DebugLevel, "connection closed"); ce != nil {
 			ce.Write(connField(c), zap.Stringer("reason", c.reason), zap.Uint16("code", c.code), zap.Error(err))
 		}
-	case reasonPeerGone:
+	case ReasonPeerGone:
 		if err != nil {
 			if ce := s.log.Check(zap.DebugLevel, "connection lost"); ce != nil {
 				ce.Write(connField(c), zap.Error(err))

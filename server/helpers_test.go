@@ -27,10 +27,15 @@ import (
 const ioTimeout = 20 * time.Second
 
 // startServer runs a server with cfg on a free loopback port and stops it
-// when the test ends.
+// when the test ends. Without routes it mounts Echo on /echo, which most
+// tests talk to. (servertest offers the same to other packages; tests
+// inside package server cannot import it without a cycle.)
 func startServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
+	if cfg.Routes == nil {
+		cfg.Routes = map[string]Handler{"/echo": Echo{}}
+	}
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -297,3 +302,6 @@ func truncate(p []byte) []byte {
 	}
 	return p
 }
+
+// echoRoutes mounts Echo on /echo.
+func echoRoutes() map[string]Handler { return map[string]Handler{"/echo": Echo{}} }

@@ -11,11 +11,19 @@ import (
 )
 
 // loop is the reactor's state for one gnet event loop. Everything but the
-// counters and the el field is touched only by that loop's goroutine.
+// counters, the el field and the mailbox is touched only by that loop's
+// goroutine.
 type loop struct {
 	srv   *Server
+	pub   Loop         // the handle applications see; points back here
+	idx   int          // position in Server.loops
 	el    atomic.Value // gnet.EventLoop, set by the first connection it owns
 	wheel wheel
+
+	box     mailbox       // functions posted to the loop (see Loop.Post)
+	runBox  gnet.Runnable // the mailbox task, allocated once
+	batch   []func()      // scratch: the batch of posted functions being run
+	opening opening       // the Authorizer's value, until OnOpen returns
 
 	out     []byte    // scratch for encoding frames and responses
 	iov     [2][]byte // scratch for header+payload writes
@@ -57,7 +65,10 @@ type loopStats struct {
 	idleTimeouts      atomic.Uint64
 	handshakeTimeouts atomic.Uint64
 	closeTimeouts     atomic.Uint64
-	_                 [64]byte // keep the next loop's counters off this cache line
+	dropped           atomic.Uint64 // prepared sends skipped under SlowDrop
+	posted            atomic.Uint64 // functions accepted by Post
+	postBusy          atomic.Uint64 // Post refusals with ErrBusy
+	_                 [64]byte      // keep the next loop's counters off this cache line
 }
 
 func (l *loop) eventLoop() gnet.EventLoop {
@@ -112,20 +123,34 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 }
 
 // fits reports whether n more bytes stay within c's MaxOutbound bound,
-// and how many bytes are queued already.
+// and how many bytes are queued already. A connection whose queue is
+// empty always takes one message, however large (MaxMessage bounds what
+// an application is likely to send): otherwise a message between
+// MaxOutbound and MaxMessage could never be sent at all, and the peer
+// would be closed as slow with nothing queued.
 func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
 	queued = c.gc.OutboundBuffered()
-	return queued, queued+n <= l.srv.cfg.MaxOutbound
+	return queued, queued == 0 || queued+n <= l.srv.cfg.MaxOutbound
 }
 
 // closeSlow closes c as a slow consumer: counted and logged here, once,
-// since c is marked for closing and takes no more writes.
+// since c then takes no more messages. The peer is told why with close
+// 1008 queued behind what it has not read yet (bypassing the bound: it is
+// a few bytes), and gets CloseTimeout to read its backlog and answer, as
+// in any closing handshake, before the TCP connection is closed. So a
+// peer that was only slow learns why it was dropped and loses nothing it
+// was sent, while one that never reads holds at most MaxOutbound for
+// CloseTimeout.
 func (l *loop) closeSlow(c *Conn, queued int) {
 	l.stats.slowConsumers.Add(1)
-	c.reason = reasonSlowConsumer
 	l.srv.log.Warn("closing slow consumer",
 		connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", l.srv.cfg.MaxOutbound))
-	l.kill(c)
+	if c.state != stateOpen {
+		c.reason = ReasonSlowConsumer
+		l.kill(c)
+		return
+	}
+	l.startClose(c, ws.StatusPolicyViolation, "slow consumer", ReasonSlowConsumer)
 }
 
 // writeRaw writes bytes that bypass the outbound bound: close frames and
@@ -155,10 +180,10 @@ func (l *loop) fail(c *Conn, err error) gnet.Action {
 	}
 	if pe.Code == ws.StatusMessageTooBig {
 		l.stats.tooBig.Add(1)
-		c.reason = reasonTooBig
+		c.reason = ReasonTooBig
 	} else {
 		l.stats.protocolErrors.Add(1)
-		c.reason = reasonProtocol
+		c.reason = ReasonProtocol
 	}
 	c.code = uint16(pe.Code)
 	if c.state == stateOpen {
@@ -172,7 +197,7 @@ func (l *loop) fail(c *Conn, err error) gnet.Action {
 
 // startClose sends a close frame and waits for the peer's (up to
 // CloseTimeout, enforced by the wheel).
-func (l *loop) startClose(c *Conn, code ws.StatusCode, reason string, why closeReason) {
+func (l *loop) startClose(c *Conn, code ws.StatusCode, reason string, why CloseReason) {
 	if c.state != stateOpen {
 		return
 	}
@@ -190,8 +215,8 @@ func (l *loop) startClose(c *Conn, code ws.StatusCode, reason string, why closeR
 // reject answers a failed upgrade with an HTTP error and closes.
 func (l *loop) reject(c *Conn, e *httpError) gnet.Action {
 	l.stats.rejected.Add(1)
-	if c.reason == reasonNone {
-		c.reason = reasonRejected
+	if c.reason == ReasonNone {
+		c.reason = ReasonRejected
 	}
 	c.code = uint16(e.status)
 	l.out = appendHTTPError(l.out[:0], e)

@@ -1,51 +1,68 @@
 package server
 
-// closeReason records why a connection ended, for counters and for the one
-// log line a connection may get when it closes.
-type closeReason uint8
+import "github.com/gobwas/ws"
 
+// CloseReason records why a connection ended. OnClose receives it in
+// CloseInfo, the counters in Stats follow it, and it is the one log line a
+// connection may get when it closes.
+type CloseReason uint8
+
+// The reasons a connection ends.
 const (
-	reasonNone             closeReason = iota
-	reasonPeerClose                    // peer sent a close frame
-	reasonPeerGone                     // EOF or reset without a close frame
-	reasonProtocol                     // peer broke the protocol
-	reasonTooBig                       // message over MaxMessage
-	reasonSlowConsumer                 // outbound queue over MaxOutbound
-	reasonIdle                         // silent past IdleTimeout
-	reasonHandshakeTimeout             // no complete upgrade in HandshakeTimeout
-	reasonRejected                     // upgrade refused with an HTTP error
-	reasonDrain                        // server shutting down
-	reasonApp                          // a Handler closed it
-	reasonCloseTimeout                 // peer never answered our close frame
-	reasonShutdown                     // engine stopped
+	ReasonNone             CloseReason = iota
+	ReasonPeerClose                    // peer sent a close frame
+	ReasonPeerGone                     // EOF or reset without a close frame
+	ReasonProtocol                     // peer broke the protocol
+	ReasonTooBig                       // message over MaxMessage
+	ReasonSlowConsumer                 // outbound queue over MaxOutbound
+	ReasonIdle                         // silent past IdleTimeout
+	ReasonHandshakeTimeout             // no complete upgrade in HandshakeTimeout
+	ReasonRejected                     // upgrade refused with an HTTP error
+	ReasonDrain                        // server shutting down
+	ReasonApp                          // a Handler closed it
+	ReasonCloseTimeout                 // peer never answered our close frame
+	ReasonShutdown                     // engine stopped
 )
 
-func (r closeReason) String() string {
+// String returns the reason in snake case, as logs and metrics name it.
+func (r CloseReason) String() string {
 	switch r {
-	case reasonPeerClose:
+	case ReasonPeerClose:
 		return "peer_close"
-	case reasonPeerGone:
+	case ReasonPeerGone:
 		return "peer_gone"
-	case reasonProtocol:
+	case ReasonProtocol:
 		return "protocol_error"
-	case reasonTooBig:
+	case ReasonTooBig:
 		return "message_too_big"
-	case reasonSlowConsumer:
+	case ReasonSlowConsumer:
 		return "slow_consumer"
-	case reasonIdle:
+	case ReasonIdle:
 		return "idle_timeout"
-	case reasonHandshakeTimeout:
+	case ReasonHandshakeTimeout:
 		return "handshake_timeout"
-	case reasonRejected:
+	case ReasonRejected:
 		return "rejected"
-	case reasonDrain:
+	case ReasonDrain:
 		return "drain"
-	case reasonApp:
+	case ReasonApp:
 		return "app_close"
-	case reasonCloseTimeout:
+	case ReasonCloseTimeout:
 		return "close_timeout"
-	case reasonShutdown:
+	case ReasonShutdown:
 		return "shutdown"
 	}
 	return "none"
+}
+
+// CloseInfo is how an upgraded connection ended, as Handler.OnClose sees it.
+type CloseInfo struct {
+	// Reason is why the connection ended.
+	Reason CloseReason
+	// Code is the close code that was sent or received (0 when no close
+	// frame carried one, as when the peer vanished).
+	Code ws.StatusCode
+	// Err is the error gnet reported when the socket closed (nil for an
+	// orderly close).
+	Err error
 }

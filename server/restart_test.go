@@ -13,7 +13,7 @@ import (
 // address of one that drained: the drained server closed its connections
 // first, leaving them in TIME_WAIT on that port.
 func TestRestartAfterDrainBinds(t *testing.T) {
-	first, err := New(Config{Addr: "127.0.0.1:0", DrainTimeout: 2 * time.Second})
+	first, err := New(Config{Addr: "127.0.0.1:0", DrainTimeout: 2 * time.Second, Routes: echoRoutes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestRestartAfterDrainBinds(t *testing.T) {
 	if l, err := net.Listen("tcp", addr); err == nil {
 		l.Close()
 	}
-	second, err := New(Config{Addr: addr})
+	second, err := New(Config{Addr: addr, Routes: echoRoutes()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ type Server struct {
 	open     atomic.Int64 // TCP connections, handshaking or upgraded
 	upgraded atomic.Int64 // WebSocket connections
 
-	mem memoryReleaser
+	pubLoops []*Loop // the loops as applications see them; fixed after New
 
 	draining atomic.Bool
 	stopping atomic.Bool
@@ -51,10 +51,14 @@ type Server struct {
 	done  chan struct{}
 }
 
-// New checks cfg and returns a Server ready to Serve.
+// New checks cfg and returns a Server ready to Serve. Its loops exist from
+// now on (see Loops); nothing listens until Serve.
 func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if len(cfg.Routes) == 0 {
+		return nil, ErrNoRoutes
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
@@ -84,20 +88,16 @@ func New(cfg Config) (*Server, error) {
 	s.closeMs = cfg.CloseTimeout.Milliseconds()
 	s.tick = tickFor(cfg)
 	s.drainTick = min(max(cfg.DrainTimeout/100, 5*time.Millisecond), s.tick)
-	s.mem = memoryReleaser{quiet: cfg.MemoryRelease, minBurst: uint64(cfg.MemoryReleaseBurst), changedAt: s.start}
 	now := s.nowMs()
 	s.loops = make([]*loop, cfg.Loops)
+	s.pubLoops = make([]*Loop, cfg.Loops)
 	for i := range s.loops {
-		l := &loop{srv: s, z: codec{level: cfg.CompressionLevel}}
+		l := &loop{srv: s, idx: i, z: codec{level: cfg.CompressionLevel}}
+		l.pub.l = l
+		l.runBox = l.newRunBox()
 		l.wheel.init(s.tick.Milliseconds(), now)
 		s.loops[i] = l
-	}
-	for _, r := range s.routes {
-		if m, ok := r.h.(mountable); ok {
-			if err := m.mount(s); err != nil {
-				return nil, fmt.Errorf("route %s: %w", r.path, err)
-			}
-		}
+		s.pubLoops[i] = &l.pub
 	}
 	return s, nil
 }
@@ -123,16 +123,6 @@ func (s *Server) Serve() error {
 		return errors.New("server: Serve called twice")
 	}
 	defer close(s.done)
-	// Services beside the server (the gateway's API) start before it
-	// listens and stop when Serve returns, after a drain too.
-	for _, r := range s.routes {
-		if m, ok := r.h.(mountable); ok {
-			if err := m.start(); err != nil {
-				return err
-			}
-			defer m.stop()
-		}
-	}
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
@@ -234,8 +224,17 @@ func (s *Server) Drain(ctx context.Context) (int64, error) {
 	return left, s.Close()
 }
 
-// Execute runs fn on the event loop that owns c. It is how goroutines other
-// than c's loop reach a connection. fn must check that c is still open.
+// Loops returns the server's event loops, Config.Loops of them, in Index
+// order. The slice is fixed when New returns, so an application can build
+// its per-loop state right after New, before Serve. The caller must not
+// modify the slice. Any goroutine may call it.
+func (s *Server) Loops() []*Loop { return s.pubLoops }
+
+// Execute runs fn on the event loop that owns c, through gnet's own task
+// queue, which does not keep order under load: use c.Loop().Post for
+// work that must run in the order it was handed over. fn must check that
+// c is still open. Any goroutine may call it; it returns ErrClosed when
+// c's loop is not running.
 func (s *Server) Execute(c *Conn, fn func()) error {
 	el := c.loop.eventLoop()
 	if el == nil {

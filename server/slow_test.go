@@ -7,14 +7,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 )
 
 // slowConfig makes a consumer that does not read fill every buffer on the
-// way quickly: small socket buffers and a 64 KiB outbound bound.
+// way quickly: small socket buffers and a 64 KiB outbound bound. A slow
+// consumer is sent close 1008 and given CloseTimeout to answer; a short
+// one keeps the tests whose clients never answer quick.
 func slowConfig() Config {
 	return Config{
+		CloseTimeout:     300 * time.Millisecond,
 		MaxOutbound:      64 << 10,
 		SocketSendBuffer: 4 << 10,
 		SocketRecvBuffer: 4 << 10,
@@ -123,7 +127,7 @@ type pushHandler struct {
 
 func (h pushHandler) OnOpen(c *Conn)                     { h.opened <- c }
 func (h pushHandler) OnMessage(*Conn, ws.OpCode, []byte) {}
-func (h pushHandler) OnClose(c *Conn)                    { h.closed <- c }
+func (h pushHandler) OnClose(c *Conn, _ CloseInfo)       { h.closed <- c }
 
 // TestSlowConsumerPush pushes messages to a client that never reads from
 // another goroutine, through Execute, without waiting for each to run, as

@@ -22,7 +22,9 @@ type Stats struct {
 	IdleTimeouts      uint64 `json:"idle_timeouts"`
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
 	CloseTimeouts     uint64 `json:"close_timeouts"`
-	MemoryReleases    uint64 `json:"memory_releases"`
+	Dropped           uint64 `json:"dropped"`   // prepared sends skipped under SlowDrop
+	Posted            uint64 `json:"posted"`    // functions accepted by Loop.Post
+	PostBusy          uint64 `json:"post_busy"` // Loop.Post refusals with ErrBusy
 	Draining          bool   `json:"draining"`
 }
 
@@ -32,8 +34,6 @@ func (s *Server) Stats() Stats {
 		Open:     s.open.Load(),
 		Upgraded: s.upgraded.Load(),
 		Draining: s.draining.Load(),
-
-		MemoryReleases: s.mem.releases.Load(),
 	}
 	for _, l := range s.loops {
 		ls := &l.stats
@@ -51,6 +51,9 @@ func (s *Server) Stats() Stats {
 		st.IdleTimeouts += ls.idleTimeouts.Load()
 		st.HandshakeTimeouts += ls.handshakeTimeouts.Load()
 		st.CloseTimeouts += ls.closeTimeouts.Load()
+		st.Dropped += ls.dropped.Load()
+		st.Posted += ls.posted.Load()
+		st.PostBusy += ls.postBusy.Load()
 	}
 	return st
 }

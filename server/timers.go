@@ -39,7 +39,7 @@ func (l *loop) expire(c *Conn, now int64) {
 	case stateHandshake:
 		if e >= s.handshakeMs {
 			l.stats.handshakeTimeouts.Add(1)
-			c.reason = reasonHandshakeTimeout
+			c.reason = ReasonHandshakeTimeout
 			l.reject(c, errTimeout)
 			return
 		}
@@ -47,7 +47,7 @@ func (l *loop) expire(c *Conn, now int64) {
 	case stateOpen:
 		if s.idleMs > 0 && e >= s.idleMs {
 			l.stats.idleTimeouts.Add(1)
-			c.reason = reasonIdle
+			c.reason = ReasonIdle
 			c.code = uint16(ws.StatusGoingAway)
 			// The peer is probably gone; tell it why in case it is not,
 			// and close without waiting for an answer.

@@ -16,7 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 
-	"github.com/myriadws/myriad/server"
+	"github.com/myriadws/myriad/gateway"
 )
 
 func TestGatewayOptions(t *testing.T) {
@@ -30,7 +30,7 @@ func TestGatewayOptions(t *testing.T) {
 			name: "defaults",
 			check: func(t *testing.T, g *gatewayOptions) {
 				c := g.cfg
-				if c.APIAddr != "127.0.0.1:8081" || c.APIKey != "" || c.APIMaxBody != 1<<20 || g.jwtSecret != "" ||
+				if g.apiAddr != "127.0.0.1:8081" || c.APIKey != "" || c.APIMaxBody != 1<<20 || g.jwtSecret != "" ||
 					c.ClientPublish || c.MaxTopicsPerConn != 64 || c.PresenceEvents || g.slowPolicy != "close" {
 					t.Errorf("unexpected defaults: %+v %q %q", c, g.jwtSecret, g.slowPolicy)
 				}
@@ -42,7 +42,7 @@ func TestGatewayOptions(t *testing.T) {
 				"--client-publish", "--max-topics-per-conn", "9", "--presence-events", "--slow-policy", "drop"},
 			check: func(t *testing.T, g *gatewayOptions) {
 				c := g.cfg
-				if c.APIAddr != "127.0.0.1:9" || c.APIKey != "k3y-k3y-k3y" || c.APIMaxBody != 64<<10 || g.jwtSecret != "s" ||
+				if g.apiAddr != "127.0.0.1:9" || c.APIKey != "k3y-k3y-k3y" || c.APIMaxBody != 64<<10 || g.jwtSecret != "s" ||
 					!c.ClientPublish || c.MaxTopicsPerConn != 9 || !c.PresenceEvents || g.slowPolicy != "drop" {
 					t.Errorf("flags not applied: %+v %q %q", c, g.jwtSecret, g.slowPolicy)
 				}
@@ -53,7 +53,7 @@ func TestGatewayOptions(t *testing.T) {
 			env: map[string]string{"MYRIAD_JWT_SECRET": "from-env", "MYRIAD_API_KEY": "env-key-123", "MYRIAD_SLOW_POLICY": "drop",
 				"MYRIAD_CLIENT_PUBLISH": "true", "MYRIAD_API_ADDR": ""},
 			check: func(t *testing.T, g *gatewayOptions) {
-				if g.jwtSecret != "from-env" || g.cfg.APIKey != "env-key-123" || g.slowPolicy != "drop" || !g.cfg.ClientPublish || g.cfg.APIAddr != "" {
+				if g.jwtSecret != "from-env" || g.cfg.APIKey != "env-key-123" || g.slowPolicy != "drop" || !g.cfg.ClientPublish || g.apiAddr != "" {
 					t.Errorf("environment not applied: %+v %q %q", g.cfg, g.jwtSecret, g.slowPolicy)
 				}
 			},
@@ -110,7 +110,7 @@ func TestGatewayFromCommandLine(t *testing.T) {
 		done <- run(context.Background(), []string{"--addr", addr, "--api-addr", apiAddr, "--drain-timeout", "1s", "--log-level", "warn"},
 			envFrom(map[string]string{"MYRIAD_JWT_SECRET": secret, "MYRIAD_API_KEY": key}), &stdout, &stderr, sigs)
 	}()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, server.Claims{RegisteredClaims: jwt.RegisteredClaims{
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, gateway.Claims{RegisteredClaims: jwt.RegisteredClaims{
 		Subject: "ann", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
 	}}).SignedString([]byte(secret))
 	if err != nil {

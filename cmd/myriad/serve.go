@@ -22,6 +22,7 @@ import (
 type options struct {
 	cfg       server.Config
 	gw        gatewayOptions
+	memory    time.Duration // --memory-release
 	multicore bool
 	logLevel  string
 	logFormat string
@@ -59,7 +60,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(byteSize{p: &c.CompressionMinSize}, "compression-min-size", "smallest outgoing message sent compressed")
 	fs.Var(stringList{p: &c.Subprotocols}, "subprotocols", "comma-separated Sec-WebSocket-Protocol values, in order of preference")
 	fs.Var(stringList{p: &c.AllowedOrigins}, "allowed-origins", "comma-separated Origin allow-list (scheme://host[:port], * wildcards); empty allows all; others get 403")
-	fs.DurationVar(&c.MemoryRelease, "memory-release", server.DefaultMemoryRelease, "return freed memory to the OS after accepts pause this long following a burst (negative: never)")
+	fs.DurationVar(&o.memory, "memory-release", defaultMemoryRelease, "return freed memory to the OS after accepts pause this long following a burst (negative: never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -142,20 +143,37 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: invalid configuration: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 2
 	}
-	if o.cfg.Routes, err = o.gw.routes(); err != nil {
+	gw, routes, err := o.gw.build()
+	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 2
 	}
+	o.cfg.Routes = routes
 	log := newLogger(o, stderr)
 	defer func() { _ = log.Sync() }()
 	o.cfg.Logger = log
 	hostChecks(log, o.cfg)
 
 	srv, err := server.New(o.cfg)
+	if err == nil {
+		err = gw.Attach(srv)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
+	api, err := listenAPI(o.gw.apiAddr, gw.APIHandler(), log)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 1
+	}
+	// The API stops after the server: a drain still takes publishes.
+	defer api.stop()
+	api.serve()
+	stopMemory := make(chan struct{})
+	defer close(stopMemory)
+	go releaseMemory(srv, o.memory, log, stopMemory)
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
 
@@ -169,7 +187,12 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	case <-srv.Ready():
 	}
 	log.Info("myriad started", zap.String("version", versionString()), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
+	return waitAndDrain(ctx, srv, serveErr, sigs, log, o.cfg.DrainTimeout)
+}
 
+// waitAndDrain waits for the server to stop or for a signal, then drains
+// it; a second signal exits at once. It returns the exit code.
+func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, log *zap.Logger, drainTimeout time.Duration) int {
 	select {
 	case err := <-serveErr:
 		if err != nil {
@@ -198,7 +221,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	case sig := <-sigs:
 		log.Warn("second signal: exiting without draining", zap.Stringer("signal", sig))
 		return 1
-	case <-time.After(o.cfg.DrainTimeout + 15*time.Second):
+	case <-time.After(drainTimeout + 15*time.Second):
 		log.Error("drain did not finish; exiting")
 		return 1
 	}

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"errors"
@@ -6,7 +6,8 @@ import (
 )
 
 // SlowPolicy chooses what the gateway does with a subscriber whose
-// outbound queue would pass Config.MaxOutbound.
+// outbound queue would pass the server's Config.MaxOutbound; it maps to
+// server.SlowClose and server.SlowDrop.
 type SlowPolicy string
 
 const (
@@ -18,15 +19,13 @@ const (
 	SlowDrop SlowPolicy = "drop"
 )
 
-// Defaults of the zero GatewayConfig.
+// Defaults of the zero Config.
 const (
-	DefaultAPIAddr          = "127.0.0.1:8081" // the flag's default; the zero config runs no listener
 	DefaultAPIMaxBody       = 1 << 20
 	DefaultMaxTopicsPerConn = 64
 	DefaultMaxTopicLen      = 128
 	DefaultMaxClientMessage = 64 << 10
 	DefaultMaxClientErrors  = 8
-	DefaultMaxPending       = 4096
 	DefaultMaxPresenceUsers = 1000
 
 	// maxTopicLenLimit keeps a topic and its JSON envelope well inside
@@ -34,13 +33,10 @@ const (
 	maxTopicLenLimit = 1024
 )
 
-// GatewayConfig configures a Gateway. The zero value works: anonymous
-// clients may subscribe but not publish, no token is required, and no API
-// listener runs (the Gateway's Go methods and APIHandler still work).
-type GatewayConfig struct {
-	// APIAddr is the address of the publish and admin HTTP listener,
-	// started and stopped with the Server. Empty runs none.
-	APIAddr string
+// Config configures a Gateway. The zero value works: anonymous clients
+// may subscribe but not publish and no token is required. How many
+// publishes may wait for one loop is the server's Config.MaxPosted.
+type Config struct {
 	// APIKey, when set, is required as "Authorization: Bearer <key>" on
 	// every API request; missing or wrong is 401.
 	APIKey string
@@ -57,15 +53,11 @@ type GatewayConfig struct {
 	// MaxTopicLen bounds a topic name in bytes.
 	MaxTopicLen int
 	// MaxClientMessage bounds a client message in bytes; larger gets an
-	// error reply. Config.MaxMessage still bounds frames (1009).
+	// error reply. server.Config.MaxMessage still bounds frames (1009).
 	MaxClientMessage int
 	// MaxClientErrors is how many error replies in a row a connection may
 	// earn before it is closed with 1008 (policy violation).
 	MaxClientErrors int
-	// MaxPending bounds the publishes queued for one event loop; a
-	// publish that finds a loop's queue full is refused (503 on the API,
-	// an error reply to a client) rather than queued without limit.
-	MaxPending int
 	// MaxPresenceUsers bounds the user list of a presence answer.
 	MaxPresenceUsers int
 	// PresenceEvents pushes a join or leave event to a topic's
@@ -75,7 +67,7 @@ type GatewayConfig struct {
 	SlowPolicy SlowPolicy
 }
 
-func (c GatewayConfig) withDefaults() GatewayConfig {
+func (c Config) withDefaults() Config {
 	if c.APIMaxBody == 0 {
 		c.APIMaxBody = DefaultAPIMaxBody
 	}
@@ -91,9 +83,6 @@ func (c GatewayConfig) withDefaults() GatewayConfig {
 	if c.MaxClientErrors == 0 {
 		c.MaxClientErrors = DefaultMaxClientErrors
 	}
-	if c.MaxPending == 0 {
-		c.MaxPending = DefaultMaxPending
-	}
 	if c.MaxPresenceUsers == 0 {
 		c.MaxPresenceUsers = DefaultMaxPresenceUsers
 	}
@@ -104,7 +93,7 @@ func (c GatewayConfig) withDefaults() GatewayConfig {
 }
 
 // Validate reports every invalid field of c (after defaults) in one error.
-func (c GatewayConfig) Validate() error {
+func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	if c.APIMaxBody < 0 {
@@ -121,9 +110,6 @@ func (c GatewayConfig) Validate() error {
 	}
 	if c.MaxClientErrors < 0 || c.MaxClientErrors > 255 {
 		errs = append(errs, fmt.Errorf("max-client-errors must be between 1 and 255, got %d", c.MaxClientErrors))
-	}
-	if c.MaxPending < 0 {
-		errs = append(errs, fmt.Errorf("max-pending must be positive, got %d", c.MaxPending))
 	}
 	if c.MaxPresenceUsers < 0 {
 		errs = append(errs, fmt.Errorf("max-presence-users must be positive, got %d", c.MaxPresenceUsers))

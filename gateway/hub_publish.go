@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/myriadws/myriad/frame"
+	"github.com/myriadws/myriad/server"
 )
 
 // PublishError is a publish refused for its input (a bad topic or data);
@@ -16,36 +16,27 @@ type PublishError struct{ Reason string }
 
 func (e *PublishError) Error() string { return e.Reason }
 
-// topicFrame is one topic's message, encoded once as a complete text
+// topicFrame is one topic's message, prepared once as a complete text
 // frame and shared read-only by every loop.
 type topicFrame struct {
 	topic string
-	frame []byte
+	frame *server.PreparedFrame
 }
 
-// encodeMessage frames {"type":"message","topic":topic,"data":data}.
+// encodeMessage prepares {"type":"message","topic":topic,"data":data}.
 // Topic names need no JSON escaping (see checkTopic); data is compact JSON.
-func encodeMessage(topic string, data []byte) []byte {
+func encodeMessage(topic string, data []byte) *server.PreparedFrame {
 	const pre, mid = `{"type":"message","topic":"`, `","data":`
-	n := len(pre) + len(topic) + len(mid) + len(data) + 1
-	b := make([]byte, 0, frame.MaxHeaderSize+n)
-	b = frame.AppendHeader(b, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(n)})
+	b := make([]byte, 0, len(pre)+len(topic)+len(mid)+len(data)+1)
 	b = append(b, pre...)
 	b = append(b, topic...)
 	b = append(b, mid...)
 	b = append(b, data...)
-	return append(b, '}')
-}
-
-// encodeText frames payload as one text message.
-func encodeText(payload []byte) []byte {
-	b := make([]byte, 0, frame.MaxHeaderSize+len(payload))
-	b = frame.AppendHeader(b, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(payload))})
-	return append(b, payload...)
+	return server.Prepare(ws.OpText, append(b, '}'))
 }
 
 // dispatch hands j to every loop once. It returns the first refusal
-// (ErrBusy or ErrClosed); the loops that took j still run it.
+// (server.ErrBusy or ErrClosed); the loops that took j still run it.
 func (g *Gateway) dispatch(j *job) error {
 	// One extra count keeps j from completing while it is being handed out.
 	j.pending.Store(int32(len(g.shards)) + 1)
@@ -65,7 +56,7 @@ func (g *Gateway) dispatch(j *job) error {
 // including an event loop, since it does not wait.
 func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struct{}) (*job, error) {
 	if g.srv == nil {
-		return nil, errNotMounted
+		return nil, ErrNotAttached
 	}
 	if len(data) == 0 {
 		return nil, &PublishError{Reason: `missing "data"`}
@@ -125,7 +116,7 @@ func (g *Gateway) Publish(ctx context.Context, topics []string, data json.RawMes
 	case <-done:
 	case <-ctx.Done():
 		return int(j.delivered.Load()), ctx.Err()
-	case <-g.stopping:
+	case <-g.srv.Done():
 		return int(j.delivered.Load()), ErrClosed
 	}
 	return int(j.delivered.Load()), err
@@ -139,7 +130,7 @@ func (g *Gateway) presenceEvent(kind, topic, user string) {
 	if err != nil {
 		return
 	}
-	fr := encodeText(b)
+	fr := server.Prepare(ws.OpText, b)
 	_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
 }
 
@@ -152,7 +143,7 @@ type HubStats struct {
 	Dropped       uint64 `json:"dropped"`       // skipped for slow subscribers (SlowDrop)
 	SlowClosed    uint64 `json:"slow_closed"`   // subscribers closed as slow (SlowClose)
 	ClientErrors  uint64 `json:"client_errors"` // error replies to clients
-	Busy          uint64 `json:"busy"`          // publishes a full loop queue refused
+	Busy          uint64 `json:"busy"`          // jobs a full loop queue refused (server.ErrBusy)
 }
 
 // Stats returns the gateway's counters. Any goroutine may call it.

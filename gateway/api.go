@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"crypto/subtle"
@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/myriadws/myriad/server"
 )
 
 // publishRequest is the body of POST /publish.
@@ -20,7 +22,7 @@ type publishRequest struct {
 // apiStats is the body of GET /stats: the server's counters with the
 // hub's under "hub".
 type apiStats struct {
-	Stats
+	server.Stats
 	Hub HubStats `json:"hub"`
 }
 
@@ -31,8 +33,9 @@ type apiStats struct {
 //	GET  /stats                              -> Server.Stats with HubStats under "hub"
 //
 // Errors are JSON {"error":"..."} with 400, 401, 404, 405, 413 or 503.
-// The handler serves the API listener; it may also be mounted on another
-// http.Server. Any goroutine may call it.
+// The Gateway runs no listener: the embedder mounts the handler on its own
+// http.Server (the myriad command serves it on --api-addr). Any goroutine
+// may call it.
 func (g *Gateway) APIHandler() http.Handler {
 	return http.HandlerFunc(g.serveAPI)
 }

@@ -1,51 +1,38 @@
-package server
+package gateway
 
 import (
+	"errors"
 	"maps"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
-	"github.com/panjf2000/gnet/v2"
 
-	"github.com/myriadws/myriad/frame"
+	"github.com/myriadws/myriad/server"
 )
 
 // shard is the gateway's state for one event loop: the loop's
 // subscriptions and the gateway state of the loop's connections. All its
 // maps are touched only by that loop's goroutine (in Handler callbacks and
-// mailbox jobs), so publishing takes no lock: a publish reaches each loop
-// through its mailbox and the loop walks its own subscribers. Only the
-// mailbox and the counters are shared.
+// functions posted to the loop), so publishing takes no lock: a publish
+// reaches each loop through server.Loop.Post and the loop walks its own
+// subscribers. Only the counters are shared.
 type shard struct {
 	g   *Gateway
-	l   *loop
-	idx int // position in Gateway.shards and Server.loops
+	l   *server.Loop
+	idx int // position in Gateway.shards: l.Index()
 
 	topics     map[string]*topicSubs // topics with subscribers on this loop
 	topicsPeak int
-	conns      map[*Conn]*session // connections with gateway state
+	conns      map[*server.Conn]*session // connections with gateway state
 	connsPeak  int
 
-	// opening hands what Authorize decided to the OnOpen that follows in
-	// the same callback. It holds at most one connection: an upgrade that
-	// fails after Authorize leaves a stale entry that the next Authorize
-	// overwrites, so nothing leaks.
-	opening struct {
-		c      *Conn
-		grant  *grant
-		topics []string
-	}
-
-	out []byte // scratch for reply frames
-
-	box   mailbox
-	run   gnet.Runnable // the mailbox task, allocated once
 	stats shardStats
 }
 
-// shardStats are one loop's hub counters; only that loop writes them
-// (publish counters aside), and Gateway.Stats sums them.
+// shardStats are one loop's hub counters, kept by the gateway itself
+// (the server counts only what it does); only that loop writes them
+// (busy aside), and Gateway.Stats sums them.
 type shardStats struct {
 	subscriptions atomic.Int64
 	delivered     atomic.Uint64
@@ -59,7 +46,7 @@ type shardStats struct {
 // topicSubs is one topic's subscribers on one loop.
 type topicSubs struct {
 	name  string
-	subs  map[*Conn]struct{}
+	subs  map[*server.Conn]struct{}
 	peak  int
 	users map[string]uint32 // authenticated subscribers by user id; nil until one subscribes
 	upeak int
@@ -95,14 +82,12 @@ func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
 	return m
 }
 
-func newShard(g *Gateway, l *loop) *shard {
-	sh := &shard{g: g, l: l, topics: make(map[string]*topicSubs), conns: make(map[*Conn]*session)}
-	sh.run = gnet.RunnableFunc(sh.drainMailbox)
-	return sh
+func newShard(g *Gateway, l *server.Loop) *shard {
+	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session)}
 }
 
 // session returns c's session, creating it when create is set.
-func (sh *shard) session(c *Conn, create bool) *session {
+func (sh *shard) session(c *server.Conn, create bool) *session {
 	s := sh.conns[c]
 	if s == nil && create {
 		s = &session{}
@@ -113,7 +98,7 @@ func (sh *shard) session(c *Conn, create bool) *session {
 }
 
 // release drops c's session when it no longer holds anything.
-func (sh *shard) release(c *Conn, s *session) {
+func (sh *shard) release(c *server.Conn, s *session) {
 	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 {
 		return
 	}
@@ -122,7 +107,7 @@ func (sh *shard) release(c *Conn, s *session) {
 }
 
 // isSubscribed reports whether c is subscribed to topic, in O(1).
-func (sh *shard) isSubscribed(c *Conn, topic string) bool {
+func (sh *shard) isSubscribed(c *server.Conn, topic string) bool {
 	ts := sh.topics[topic]
 	if ts == nil {
 		return false
@@ -143,7 +128,7 @@ func (s *session) index(ts *topicSubs) int {
 }
 
 // unsubscribeTopic removes c from topic if it is subscribed.
-func (sh *shard) unsubscribeTopic(c *Conn, s *session, topic string) {
+func (sh *shard) unsubscribeTopic(c *server.Conn, s *session, topic string) {
 	ts := sh.topics[topic]
 	if ts == nil {
 		return
@@ -157,14 +142,14 @@ func (sh *shard) unsubscribeTopic(c *Conn, s *session, topic string) {
 }
 
 // subscribe adds c to topic; it is a no-op when c is already subscribed.
-func (sh *shard) subscribe(c *Conn, s *session, topic string) {
+func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 	ts := sh.topics[topic]
 	if ts != nil {
 		if _, ok := ts.subs[c]; ok {
 			return
 		}
 	} else {
-		ts = &topicSubs{name: topic, subs: make(map[*Conn]struct{}, 1)}
+		ts = &topicSubs{name: topic, subs: make(map[*server.Conn]struct{}, 1)}
 		sh.topics[topic] = ts
 		sh.topicsPeak = max(sh.topicsPeak, len(sh.topics))
 		sh.g.reg.add(topic)
@@ -188,7 +173,7 @@ func (sh *shard) subscribe(c *Conn, s *session, topic string) {
 
 // unsubscribe removes c's i-th subscription. The topic's entry goes when
 // its last subscriber on this loop does.
-func (sh *shard) unsubscribe(c *Conn, s *session, i int) {
+func (sh *shard) unsubscribe(c *server.Conn, s *session, i int) {
 	ts := s.topics[i]
 	last := len(s.topics) - 1
 	s.topics[i] = s.topics[last]
@@ -221,10 +206,7 @@ func (sh *shard) unsubscribe(c *Conn, s *session, i int) {
 }
 
 // drop removes every trace of c: its subscriptions and its session.
-func (sh *shard) drop(c *Conn) {
-	if sh.opening.c == c {
-		sh.opening.c, sh.opening.grant, sh.opening.topics = nil, nil, nil
-	}
+func (sh *shard) drop(c *server.Conn) {
 	s := sh.conns[c]
 	if s == nil {
 		return
@@ -243,9 +225,9 @@ func (s *session) user() string {
 	return s.grant.user
 }
 
-// deliver writes an encoded frame to every subscriber of topic on this
+// deliver writes a prepared frame to every subscriber of topic on this
 // loop and returns how many took it.
-func (sh *shard) deliver(topic string, fr []byte) int {
+func (sh *shard) deliver(topic string, fr *server.PreparedFrame) int {
 	ts := sh.topics[topic]
 	if ts == nil {
 		return 0
@@ -253,7 +235,8 @@ func (sh *shard) deliver(topic string, fr []byte) int {
 	n := 0
 	// A failed write may close a subscriber at once, and its OnClose
 	// deletes from (or replaces) ts.subs while this loop ranges over it:
-	// Go allows deletion during range, and push skips closed connections.
+	// Go allows deletion during range, and a closed connection refuses
+	// the send.
 	for c := range ts.subs {
 		if sh.push(c, fr) {
 			n++
@@ -263,39 +246,29 @@ func (sh *shard) deliver(topic string, fr []byte) int {
 	return n
 }
 
-// push writes one encoded frame to c with the MaxOutbound bound, applying
-// the slow policy when c's queue is full. The frame is shared, read-only,
-// by every loop; gnet copies whatever the kernel does not take at once.
-func (sh *shard) push(c *Conn, fr []byte) bool {
-	l := sh.l
-	if c.state != stateOpen || c.flags&flagKill != 0 {
-		return false
+// push writes one prepared frame to c under the server's MaxOutbound
+// bound, with the gateway's slow policy, and counts what that policy did.
+func (sh *shard) push(c *server.Conn, fr *server.PreparedFrame) bool {
+	policy := server.SlowClose
+	if sh.g.cfg.SlowPolicy == SlowDrop {
+		policy = server.SlowDrop
 	}
-	if queued, ok := l.fits(c, len(fr)); !ok {
-		if sh.g.cfg.SlowPolicy == SlowDrop {
-			sh.stats.dropped.Add(1)
-			return false
-		}
+	err := c.SendPrepared(fr, policy)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, server.ErrDropped):
+		sh.stats.dropped.Add(1)
+	case errors.Is(err, server.ErrSlowConsumer):
 		sh.stats.slowClosed.Add(1)
-		l.closeSlow(c, queued)
-		return false
 	}
-	if _, err := c.gc.Write(fr); err != nil {
-		return false
-	}
-	l.stats.messagesOut.Add(1)
-	return true
+	return false
 }
 
-// sendText frames payload as one text message in the shard's scratch
-// buffer and pushes it to c.
-func (sh *shard) sendText(c *Conn, payload []byte) {
-	sh.out = frame.AppendHeader(sh.out[:0], ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(payload))})
-	sh.out = append(sh.out, payload...)
-	sh.push(c, sh.out)
-	if cap(sh.out) > maxKeptBuffer {
-		sh.out = nil
-	}
+// sendText sends payload to c as one text message, under the same
+// policy as published messages.
+func (sh *shard) sendText(c *server.Conn, payload []byte) {
+	sh.push(c, server.Prepare(ws.OpText, payload))
 }
 
 // registry counts the loops holding each topic, so Stats can report the

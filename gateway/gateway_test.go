@@ -1,7 +1,8 @@
-package server
+package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,6 +10,9 @@ import (
 	"testing"
 
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/myriadws/myriad/server"
+	"github.com/myriadws/myriad/server/servertest"
 )
 
 // TestGatewayPublishAcrossLoops subscribes clients spread over four event
@@ -16,7 +20,7 @@ import (
 // Go API, the HTTP API and a client: every subscriber gets each message
 // once, and nobody else gets it.
 func TestGatewayPublishAcrossLoops(t *testing.T) {
-	srv, g := startGateway(t, Config{Loops: 4}, GatewayConfig{ClientPublish: true})
+	srv, g := startGateway(t, server.Config{Loops: 4}, Config{ClientPublish: true})
 	const n = 24
 	var subs []*gwClient
 	for i := 0; i < n; i++ {
@@ -73,10 +77,10 @@ func TestGatewayPublishAcrossLoops(t *testing.T) {
 }
 
 // loopsWithConns counts the loops that have served a connection.
-func loopsWithConns(srv *Server) int {
+func loopsWithConns(srv *server.Server) int {
 	n := 0
-	for _, l := range srv.loops {
-		if l.stats.upgrades.Load() > 0 {
+	for _, l := range srv.Loops() {
+		if !errors.Is(l.Post(func() {}), server.ErrUnbound) {
 			n++
 		}
 	}
@@ -86,7 +90,7 @@ func loopsWithConns(srv *Server) int {
 // TestGatewayMultiTopicPublish publishes one message to two topics: a
 // subscriber of both gets it twice, once per topic.
 func TestGatewayMultiTopicPublish(t *testing.T) {
-	srv, g := startGateway(t, Config{}, GatewayConfig{})
+	srv, g := startGateway(t, server.Config{}, Config{})
 	both := dialGateway(t, srv, "topics=a,b", nil)
 	onlyB := dialGateway(t, srv, "topics=b", nil)
 	if got := publish(t, g, `[1,2]`, "a", "b", "a"); got != 3 {
@@ -109,7 +113,7 @@ func TestGatewayMultiTopicPublish(t *testing.T) {
 // TestGatewayUnsubscribe stops delivery on unsubscribe, and leaves the
 // connection's other topics alone.
 func TestGatewayUnsubscribe(t *testing.T) {
-	srv, g := startGateway(t, Config{}, GatewayConfig{})
+	srv, g := startGateway(t, server.Config{}, Config{})
 	c := dialGateway(t, srv, "topics=a,b", nil)
 	c.send(map[string]any{"type": "unsubscribe", "topic": "a", "ref": "u1"})
 	if m := c.expect("unsubscribed"); string(m.Ref) != `"u1"` {
@@ -131,7 +135,7 @@ func TestGatewayUnsubscribe(t *testing.T) {
 // and with a close handshake, and checks through GET /stats that no
 // subscription or topic remains.
 func TestGatewayCloseLeavesNothing(t *testing.T) {
-	srv, g := startGateway(t, Config{Loops: 2}, GatewayConfig{})
+	srv, g := startGateway(t, server.Config{Loops: 2}, Config{})
 	var clients []*gwClient
 	for i := 0; i < 10; i++ {
 		c := dialGateway(t, srv, "topics=t"+strconv.Itoa(i%3)+",common", nil)
@@ -162,11 +166,11 @@ func TestGatewayCloseLeavesNothing(t *testing.T) {
 // TestGatewayAnonymousIdleCostsNothing checks that a /ws connection that
 // subscribes to nothing, and any /echo connection, has no gateway state.
 func TestGatewayAnonymousIdleCostsNothing(t *testing.T) {
-	srv, g := startGateway(t, Config{Loops: 1}, GatewayConfig{})
+	srv, g := startGateway(t, server.Config{Loops: 1}, Config{})
 	dialGateway(t, srv, "", nil)
-	e := upgradeRaw(t, srv, "/echo")
-	e.send(true, 1, []byte("x"))
-	e.expectMessage(1, []byte("x"))
+	e := servertest.Dial(t, srv.Addr().String(), "/echo")
+	e.Send(true, 1, []byte("x"))
+	e.ExpectMessage(1, []byte("x"))
 	c := dialGateway(t, srv, "topics=a", nil)
 	c.send(map[string]any{"type": "unsubscribe", "topic": "a"})
 	c.expect("unsubscribed")
@@ -203,7 +207,7 @@ func TestGatewayClientErrors(t *testing.T) {
 		{name: "publish not allowed", msg: map[string]any{"type": "publish", "topic": "a", "data": 1, "ref": 4}, wantErr: "not allowed to publish", wantRef: "4"},
 		{name: "oversized", raw: `{"type":"ping","pad":"` + strings.Repeat("p", 600) + `"}`, wantErr: "larger than 512 bytes"},
 	}
-	srv, g := startGateway(t, Config{}, GatewayConfig{MaxTopicsPerConn: 4, MaxClientMessage: 512, MaxClientErrors: 100})
+	srv, g := startGateway(t, server.Config{}, Config{MaxTopicsPerConn: 4, MaxClientMessage: 512, MaxClientErrors: 100})
 	c := dialGateway(t, srv, "", nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,7 +240,7 @@ func TestGatewayClientErrors(t *testing.T) {
 // TestGatewayTopicLimit refuses a subscription past MaxTopicsPerConn as a
 // whole, and counts topics already held only once.
 func TestGatewayTopicLimit(t *testing.T) {
-	srv, g := startGateway(t, Config{}, GatewayConfig{MaxTopicsPerConn: 3})
+	srv, g := startGateway(t, server.Config{}, Config{MaxTopicsPerConn: 3})
 	c := dialGateway(t, srv, "topics=a,b", nil)
 	c.subscribe("a", "b", "c") // a and b again: one new
 	c.send(map[string]any{"type": "subscribe", "topics": []string{"d"}})
@@ -252,7 +256,7 @@ func TestGatewayTopicLimit(t *testing.T) {
 // 1008 after MaxClientErrors error replies in a row; a good request in
 // between starts the count again.
 func TestGatewayAbuseCloses(t *testing.T) {
-	srv, g := startGateway(t, Config{}, GatewayConfig{MaxClientErrors: 3})
+	srv, g := startGateway(t, server.Config{}, Config{MaxClientErrors: 3})
 	c := dialGateway(t, srv, "", nil)
 	for i := 0; i < 2; i++ {
 		c.sendRaw(gorilla.TextMessage, []byte("junk"))
@@ -275,7 +279,7 @@ func TestGatewayAbuseCloses(t *testing.T) {
 
 // TestGatewayURLTopicsRefused answers bad ?topics= with 400.
 func TestGatewayURLTopicsRefused(t *testing.T) {
-	srv, _ := startGateway(t, Config{}, GatewayConfig{MaxTopicsPerConn: 2})
+	srv, _ := startGateway(t, server.Config{}, Config{MaxTopicsPerConn: 2})
 	cases := []struct {
 		name, query string
 		status      int

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"crypto/hmac"
@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/myriadws/myriad/server"
+	"github.com/myriadws/myriad/server/servertest"
 )
 
 // forgeAlg builds a token whose header names alg but whose signature is
@@ -29,7 +32,7 @@ func forgeAlg(alg, payload string) string {
 
 // TestGatewayJWT checks the upgrade against tokens of every kind.
 func TestGatewayJWT(t *testing.T) {
-	srv, _ := startGateway(t, Config{}, GatewayConfig{JWTSecret: testSecret})
+	srv, _ := startGateway(t, server.Config{}, Config{JWTSecret: testSecret})
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -90,29 +93,29 @@ func TestGatewayJWT(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dialRaw(t, srv)
+			c := servertest.DialTCP(t, srv.Addr().String())
 			req := "GET /ws"
 			if tc.query != "" {
 				req += "?" + tc.query
 			}
-			key := newKey(t)
+			key := servertest.NewKey(t)
 			req += " HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 				"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n"
 			if tc.header != "" {
 				req += "Authorization: " + tc.header + "\r\n"
 			}
-			c.write([]byte(req + "\r\n"))
+			c.Write([]byte(req + "\r\n"))
 			if tc.status == 101 {
-				c.expectSwitching(key)
+				c.ExpectSwitching(key)
 				return
 			}
-			resp := c.readResponse()
+			resp := c.ReadResponse()
 			b, _ := io.ReadAll(resp.Body)
 			body := string(b)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d %q, want %d", resp.StatusCode, body, tc.status)
 			}
-			c.expectEOF()
+			c.ExpectEOF()
 			if !strings.Contains(body, tc.reason) {
 				t.Fatalf("body %q, want it to mention %q", body, tc.reason)
 			}
@@ -126,7 +129,7 @@ func TestGatewayJWT(t *testing.T) {
 // TestGatewayClaimsGovernTopics checks sub_topics and pub_topics on
 // subscribe and publish messages, with prefix wildcards.
 func TestGatewayClaimsGovernTopics(t *testing.T) {
-	srv, g := startGateway(t, Config{}, GatewayConfig{JWTSecret: testSecret, ClientPublish: true})
+	srv, g := startGateway(t, server.Config{}, Config{JWTSecret: testSecret, ClientPublish: true})
 	cl := userClaims("ann")
 	cl.SubTopics = strs("chat.*", "news")
 	cl.PubTopics = []string{"chat.*"}

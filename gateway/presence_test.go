@@ -1,10 +1,12 @@
-package server
+package gateway
 
 import (
 	"context"
 	"net/http"
 	"slices"
 	"testing"
+
+	"github.com/myriadws/myriad/server"
 )
 
 func presenceOf(t *testing.T, g *Gateway, topic string) Presence {
@@ -20,7 +22,7 @@ func presenceOf(t *testing.T, g *Gateway, topic string) Presence {
 // them twice) and checks counts and user lists as they come and go,
 // through the Go API and GET /presence.
 func TestPresenceCountsAndUsers(t *testing.T) {
-	srv, g := startGateway(t, Config{Loops: 3}, GatewayConfig{JWTSecret: testSecret})
+	srv, g := startGateway(t, server.Config{Loops: 3}, Config{JWTSecret: testSecret})
 	dial := func(user, topics string) *gwClient {
 		return dialGateway(t, srv, "topics="+topics+"&token="+token(t, userClaims(user)), nil)
 	}
@@ -71,7 +73,7 @@ func TestPresenceCountsAndUsers(t *testing.T) {
 
 // TestPresenceUserLimit cuts the user list at MaxPresenceUsers.
 func TestPresenceUserLimit(t *testing.T) {
-	srv, g := startGateway(t, Config{Loops: 2}, GatewayConfig{JWTSecret: testSecret, MaxPresenceUsers: 2})
+	srv, g := startGateway(t, server.Config{Loops: 2}, Config{JWTSecret: testSecret, MaxPresenceUsers: 2})
 	for _, u := range []string{"d", "c", "b", "a"} {
 		dialGateway(t, srv, "topics=t&token="+token(t, userClaims(u)), nil)
 	}
@@ -91,7 +93,7 @@ func TestPresenceEvents(t *testing.T) {
 	}{{"on", true}, {"off", false}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, g := startGateway(t, Config{Loops: 2}, GatewayConfig{JWTSecret: testSecret, PresenceEvents: tc.on})
+			srv, g := startGateway(t, server.Config{Loops: 2}, Config{JWTSecret: testSecret, PresenceEvents: tc.on})
 			watcher := dialGateway(t, srv, "token="+token(t, userClaims("w")), nil)
 			watcher.subscribe("room")
 			if tc.on {

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/gobwas/ws"
+
+	"github.com/myriadws/myriad/server"
 )
 
 // clientMsg is a message from a gateway client (see PROTOCOL.md).
@@ -36,11 +38,14 @@ type reply struct {
 	Ref    json.RawMessage `json:"ref,omitempty"`
 }
 
-// OnMessage implements Handler: it runs one client request. Every request
+// OnMessage implements server.Handler: it runs one client request. Every request
 // that fails gets an error reply; MaxClientErrors of them in a row close
 // the connection with 1008. Loop-only.
-func (g *Gateway) OnMessage(c *Conn, op ws.OpCode, data []byte) {
+func (g *Gateway) OnMessage(c *server.Conn, op ws.OpCode, data []byte) {
 	sh := g.shardFor(c)
+	if sh == nil {
+		return
+	}
 	if op != ws.OpText {
 		g.fail(sh, c, nil, "binary messages are not supported: send JSON text")
 		return
@@ -97,7 +102,7 @@ func (g *Gateway) checkTopics(topics []string) error {
 
 // onSubscribe subscribes to all the topics of m or, when one is refused,
 // to none.
-func (g *Gateway) onSubscribe(sh *shard, c *Conn, m *clientMsg) error {
+func (g *Gateway) onSubscribe(sh *shard, c *server.Conn, m *clientMsg) error {
 	topics := m.topicList()
 	if err := g.checkTopics(topics); err != nil {
 		return err
@@ -125,7 +130,7 @@ func (g *Gateway) onSubscribe(sh *shard, c *Conn, m *clientMsg) error {
 }
 
 // onUnsubscribe leaves the topics of m; topics not subscribed are ignored.
-func (g *Gateway) onUnsubscribe(sh *shard, c *Conn, m *clientMsg) error {
+func (g *Gateway) onUnsubscribe(sh *shard, c *server.Conn, m *clientMsg) error {
 	topics := m.topicList()
 	if err := g.checkTopics(topics); err != nil {
 		return err
@@ -143,7 +148,7 @@ func (g *Gateway) onUnsubscribe(sh *shard, c *Conn, m *clientMsg) error {
 // onPublish publishes m's data to its topics when the client may. The
 // acknowledgement, sent only when the request has a ref, means the
 // message was handed to every loop, not that it was delivered.
-func (g *Gateway) onPublish(sh *shard, c *Conn, m *clientMsg) error {
+func (g *Gateway) onPublish(sh *shard, c *server.Conn, m *clientMsg) error {
 	topics := m.topicList()
 	if err := g.checkTopics(topics); err != nil {
 		return err
@@ -171,7 +176,7 @@ func (g *Gateway) onPublish(sh *shard, c *Conn, m *clientMsg) error {
 
 // fail answers a bad request with an error reply and closes the
 // connection once it has failed MaxClientErrors times in a row.
-func (g *Gateway) fail(sh *shard, c *Conn, ref json.RawMessage, msg string) {
+func (g *Gateway) fail(sh *shard, c *server.Conn, ref json.RawMessage, msg string) {
 	sh.stats.clientErrors.Add(1)
 	g.reply(sh, c, &reply{Type: "error", Error: msg, Ref: ref})
 	s := sh.session(c, true)
@@ -183,7 +188,7 @@ func (g *Gateway) fail(sh *shard, c *Conn, ref json.RawMessage, msg string) {
 	}
 }
 
-func (g *Gateway) reply(sh *shard, c *Conn, r *reply) {
+func (g *Gateway) reply(sh *shard, c *server.Conn, r *reply) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		// A ref that is not valid JSON cannot come out of Unmarshal;
@@ -197,7 +202,7 @@ func (g *Gateway) reply(sh *shard, c *Conn, r *reply) {
 // newTopics counts the distinct topics of a request that c is not yet
 // subscribed to. It is quadratic in the request's length (bounded by
 // MaxTopicsPerConn), so it runs only when a request could pass the limit.
-func (g *Gateway) newTopics(sh *shard, c *Conn, topics []string) int {
+func (g *Gateway) newTopics(sh *shard, c *server.Conn, topics []string) int {
 	n := 0
 	for i, t := range topics {
 		if !sh.isSubscribed(c, t) && !contains(topics[:i], t) {

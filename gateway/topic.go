@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Topic names are 1 to GatewayConfig.MaxTopicLen bytes of ASCII letters,
+// Topic names are 1 to Config.MaxTopicLen bytes of ASCII letters,
 // digits and "._-:/@". The charset keeps names safe to splice into JSON and
 // URLs without escaping, keeps ',' free as the list separator of the
 // ?topics= parameter, and keeps '*' free for the wildcard of token claims.

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"bytes"
@@ -6,33 +6,77 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/myriadws/myriad/server"
+	"github.com/myriadws/myriad/server/servertest"
 )
 
+// ioTimeout bounds every blocking step of a test (see servertest).
+const ioTimeout = servertest.IOTimeout
+
+// apiURLs maps each test's Gateway to the base URL of the httptest server
+// that serves its API, as the myriad command serves it on --api-addr.
+var apiURLs sync.Map
+
 // startGateway runs a server with a Gateway on /ws (and Echo on /echo),
-// its API on a free loopback port unless gcfg names none ("-").
-func startGateway(t *testing.T, cfg Config, gcfg GatewayConfig) (*Server, *Gateway) {
+// built the way an embedder does (New, server.New, Attach), with its API
+// on an HTTP server on a free loopback port.
+func startGateway(t *testing.T, cfg server.Config, gcfg Config) (*server.Server, *Gateway) {
 	t.Helper()
-	switch gcfg.APIAddr {
-	case "":
-		gcfg.APIAddr = "127.0.0.1:0"
-	case "-":
-		gcfg.APIAddr = ""
-	}
-	g, err := NewGateway(gcfg)
+	g, err := New(gcfg)
 	if err != nil {
-		t.Fatalf("NewGateway: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	if cfg.Loops == 0 {
 		cfg.Loops = 2
 	}
-	cfg.Routes = map[string]Handler{"/echo": Echo{}, "/ws": g}
-	return startServer(t, cfg), g
+	cfg.Routes = map[string]server.Handler{"/echo": server.Echo{}, "/ws": g}
+	srv, _ := servertest.Start(t, cfg, g.Attach)
+	api := httptest.NewServer(g.APIHandler())
+	t.Cleanup(api.Close)
+	apiURLs.Store(g, api.URL)
+	t.Cleanup(func() { apiURLs.Delete(g) })
+	return srv, g
+}
+
+// apiURL is the base URL of g's API.
+func apiURL(t *testing.T, g *Gateway) string {
+	t.Helper()
+	u, ok := apiURLs.Load(g)
+	if !ok {
+		t.Fatal("gateway has no API server")
+	}
+	return u.(string)
+}
+
+// waitFor polls cond until it holds (see servertest.Eventually).
+func waitFor(t *testing.T, what string, _ time.Duration, cond func() bool) {
+	t.Helper()
+	servertest.Eventually(t, cond, what)
+}
+
+// wsURL is the ws:// URL of path on srv.
+func wsURL(srv *server.Server, path string) string {
+	return "ws://" + srv.Addr().String() + path
+}
+
+// slowConfig makes a subscriber that does not read fill every buffer on
+// the way quickly: small socket buffers and a 64 KiB outbound bound.
+func slowConfig() server.Config {
+	return server.Config{
+		CloseTimeout:     300 * time.Millisecond,
+		MaxOutbound:      64 << 10,
+		SocketSendBuffer: 4 << 10,
+		SocketRecvBuffer: 4 << 10,
+	}
 }
 
 // gwMsg is any message a gateway client receives.
@@ -54,7 +98,7 @@ type gwClient struct {
 
 // dialGateway connects to /ws with the query and header given, failing the
 // test unless the upgrade succeeds.
-func dialGateway(t *testing.T, srv *Server, query string, hdr http.Header) *gwClient {
+func dialGateway(t *testing.T, srv *server.Server, query string, hdr http.Header) *gwClient {
 	t.Helper()
 	c, status, err := tryDialGateway(t, srv, query, hdr)
 	if err != nil {
@@ -65,7 +109,7 @@ func dialGateway(t *testing.T, srv *Server, query string, hdr http.Header) *gwCl
 
 // tryDialGateway connects to /ws and returns the HTTP status of a refused
 // upgrade.
-func tryDialGateway(t *testing.T, srv *Server, query string, hdr http.Header) (*gwClient, int, error) {
+func tryDialGateway(t *testing.T, srv *server.Server, query string, hdr http.Header) (*gwClient, int, error) {
 	t.Helper()
 	u := wsURL(srv, "/ws")
 	if query != "" {
@@ -178,7 +222,7 @@ func publish(t *testing.T, g *Gateway, data string, topics ...string) int {
 // apiCall makes one API request and decodes the JSON answer.
 func apiCall(t *testing.T, g *Gateway, method, path, key, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+g.APIAddr().String()+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, apiURL(t, g)+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +249,7 @@ func apiCall(t *testing.T, g *Gateway, method, path, key, body string) (int, map
 // apiStatsOf fetches GET /stats.
 func apiStatsOf(t *testing.T, g *Gateway) apiStats {
 	t.Helper()
-	resp, err := (&http.Client{Timeout: ioTimeout}).Get("http://" + g.APIAddr().String() + "/stats")
+	resp, err := (&http.Client{Timeout: ioTimeout}).Get(apiURL(t, g) + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"encoding/json"
@@ -13,6 +13,9 @@ import (
 
 	"github.com/gobwas/ws"
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/myriadws/myriad/server"
+	"github.com/myriadws/myriad/server/servertest"
 )
 
 // TestBroadcastOrderedToThousands publishes a sequence of messages to
@@ -24,7 +27,7 @@ func TestBroadcastOrderedToThousands(t *testing.T) {
 		subs = 2000
 		msgs = 40
 	)
-	srv, g := startGateway(t, Config{Loops: 4}, GatewayConfig{})
+	srv, g := startGateway(t, server.Config{Loops: 4}, Config{})
 	conns := make([]*gorilla.Conn, subs)
 	d := gorilla.Dialer{HandshakeTimeout: ioTimeout}
 	for i := range conns {
@@ -110,7 +113,7 @@ func TestSubscribeChurnLeavesNothing(t *testing.T) {
 		cycles  = 1_000_000
 		rounds  = (cycles + clients*batch - 1) / (clients * batch) // at least a million
 	)
-	srv, g := startGateway(t, Config{Loops: 2}, GatewayConfig{MaxTopicsPerConn: batch})
+	srv, g := startGateway(t, server.Config{Loops: 2}, Config{MaxTopicsPerConn: batch})
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for ci := 0; ci < clients; ci++ {
@@ -196,14 +199,14 @@ func TestSlowSubscriber(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.policy), func(t *testing.T) {
-			srv, g := startGateway(t, slowConfig(), GatewayConfig{SlowPolicy: tc.policy})
-			slow := dialRaw(t, srv)
-			if tcp, ok := slow.conn.(*net.TCPConn); ok {
+			srv, g := startGateway(t, slowConfig(), Config{SlowPolicy: tc.policy})
+			slow := servertest.DialTCP(t, srv.Addr().String())
+			if tcp, ok := slow.Conn().(*net.TCPConn); ok {
 				_ = tcp.SetReadBuffer(4 << 10)
 			}
-			key := newKey(t)
-			slow.write([]byte(upgradeRequest("/ws?topics=s", key)))
-			slow.expectSwitching(key)
+			key := servertest.NewKey(t)
+			slow.Write([]byte(servertest.UpgradeRequest("/ws?topics=s", key)))
+			slow.ExpectSwitching(key)
 			fast := dialGateway(t, srv, "topics=s", nil)
 			waitHub(t, g, "subscriptions", func(s HubStats) bool { return s.Subscriptions == 2 })
 
@@ -262,7 +265,7 @@ func TestSlowSubscriber(t *testing.T) {
 			}
 			last := -1
 			for {
-				h, p := slow.readFrame()
+				h, p := slow.ReadFrame()
 				if h.OpCode != ws.OpText {
 					t.Fatalf("slow subscriber got op %v", h.OpCode)
 				}

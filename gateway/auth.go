@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"errors"
@@ -6,10 +6,12 @@ import (
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/myriadws/myriad/server"
 )
 
 // Claims are the JWT claims the gateway reads. The token is signed with
-// HS256 and the shared GatewayConfig.JWTSecret; exp and nbf are checked
+// HS256 and the shared Config.JWTSecret; exp and nbf are checked
 // when present.
 type Claims struct {
 	jwt.RegisteredClaims
@@ -32,11 +34,11 @@ type grant struct {
 
 // Upgrade refusals of the token check.
 var (
-	errTokenMissing = &StatusError{Status: http.StatusUnauthorized, Reason: "token required", Challenge: "Bearer"}
+	errTokenMissing = &server.StatusError{Status: http.StatusUnauthorized, Reason: "token required", Challenge: "Bearer"}
 )
 
-func errTokenInvalid(why string) *StatusError {
-	return &StatusError{Status: http.StatusUnauthorized, Reason: "invalid token: " + why, Challenge: `Bearer error="invalid_token"`}
+func errTokenInvalid(why string) *server.StatusError {
+	return &server.StatusError{Status: http.StatusUnauthorized, Reason: "invalid token: " + why, Challenge: `Bearer error="invalid_token"`}
 }
 
 // tokenVerifier checks HS256 tokens. It is immutable after construction,
@@ -60,7 +62,7 @@ func newTokenVerifier(secret []byte, maxTopicLen int) *tokenVerifier {
 
 // tokenFrom returns the token of an upgrade request: the token query
 // parameter, else an Authorization: Bearer header.
-func tokenFrom(query map[string][]string, r *UpgradeRequest) string {
+func tokenFrom(query map[string][]string, r *server.UpgradeRequest) string {
 	if v := query["token"]; len(v) > 0 && v[0] != "" {
 		return v[0]
 	}

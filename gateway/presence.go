@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func (g *Gateway) Presence(ctx context.Context, topic string) (Presence, error) 
 		return p, &PublishError{Reason: fmt.Sprintf("topic %q: %v", topic, err)}
 	}
 	if g.srv == nil {
-		return p, errNotMounted
+		return p, ErrNotAttached
 	}
 	limit := g.cfg.MaxPresenceUsers
 	users := make([][]string, len(g.shards))
@@ -52,7 +52,7 @@ func (g *Gateway) Presence(ctx context.Context, topic string) (Presence, error) 
 	case <-j.done:
 	case <-ctx.Done():
 		return p, ctx.Err()
-	case <-g.stopping:
+	case <-g.srv.Done():
 		return p, ErrClosed
 	}
 	if err != nil && !errors.Is(err, ErrClosed) {

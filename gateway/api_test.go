@@ -1,18 +1,18 @@
-package server
+package gateway
 
 import (
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/myriadws/myriad/server"
 )
 
 // TestAPI checks the publish and admin API's answers, statuses and
 // errors, with and without a key.
 func TestAPI(t *testing.T) {
 	const key = "sekrit-key-42"
-	srv, g := startGateway(t, Config{}, GatewayConfig{APIKey: key, APIMaxBody: 256})
+	srv, g := startGateway(t, server.Config{}, Config{APIKey: key, APIMaxBody: 256})
 	sub := dialGateway(t, srv, "topics=t", nil)
 	cases := []struct {
 		name      string
@@ -74,7 +74,7 @@ func TestAPI(t *testing.T) {
 // TestAPIDelivered checks the delivered count, including a topic nobody
 // subscribed to.
 func TestAPIDelivered(t *testing.T) {
-	srv, g := startGateway(t, Config{Loops: 3}, GatewayConfig{})
+	srv, g := startGateway(t, server.Config{Loops: 3}, Config{})
 	for i := 0; i < 7; i++ {
 		dialGateway(t, srv, "topics=t", nil)
 	}
@@ -94,52 +94,5 @@ func TestAPIDelivered(t *testing.T) {
 				t.Fatalf("%d %v, want delivered %v", status, body, tc.delivered)
 			}
 		})
-	}
-}
-
-// TestAPIStopsWithServer checks that the API listener goes away when the
-// server closes, and after a drain.
-func TestAPIStopsWithServer(t *testing.T) {
-	cases := []struct {
-		name string
-		stop func(*Server)
-	}{
-		{"close", func(s *Server) { _ = s.Close() }},
-		{"drain", func(s *Server) { _, _ = s.Drain(t.Context()) }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			srv, g := startGateway(t, Config{DrainTimeout: time.Second}, GatewayConfig{})
-			addr := g.APIAddr().String()
-			if status, _ := apiCall(t, g, "GET", "/stats", "", ""); status != http.StatusOK {
-				t.Fatalf("stats: %d", status)
-			}
-			tc.stop(srv)
-			<-srv.Done()
-			if c, err := net.DialTimeout("tcp", addr, ioTimeout); err == nil {
-				c.Close()
-				t.Fatalf("API still accepts connections on %s", addr)
-			}
-		})
-	}
-}
-
-// TestAPIListenError makes Serve fail when the API address is taken.
-func TestAPIListenError(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	g, err := NewGateway(GatewayConfig{APIAddr: busy.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Addr: "127.0.0.1:0", Routes: map[string]Handler{"/ws": g}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err == nil || !strings.Contains(err.Error(), "api listen") {
-		t.Fatalf("Serve: %v, want an api listen error", err)
 	}
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// apiServer is the HTTP listener of the gateway's publish and admin API.
+// The command runs it beside the WebSocket server: bound before the
+// server listens (a taken port stops the start), shut down after the
+// server has drained.
+type apiServer struct {
+	hs  *http.Server
+	ln  net.Listener
+	log *zap.Logger
+}
+
+// listenAPI binds addr for h; an empty addr runs no API (nil, nil).
+func listenAPI(addr string, h http.Handler, log *zap.Logger) (*apiServer, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          zap.NewStdLog(log.Named("api")),
+	}
+	return &apiServer{hs: hs, ln: ln, log: log}, nil
+}
+
+// serve runs the listener on its own goroutine.
+func (a *apiServer) serve() {
+	if a == nil {
+		return
+	}
+	a.log.Info("api listening", zap.Stringer("addr", a.ln.Addr()))
+	go func() {
+		if err := a.hs.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("api server stopped", zap.Error(err))
+		}
+	}()
+}
+
+// stop shuts the listener down, letting requests in flight finish for a
+// moment. It closes the listener even if serve never ran.
+func (a *apiServer) stop() {
+	if a == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := a.hs.Shutdown(ctx); err != nil {
+		_ = a.hs.Close()
+	}
+	_ = a.ln.Close()
+}

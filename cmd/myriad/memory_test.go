@@ -1,0 +1,36 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestMemoryReleaser feeds the releaser accept totals over time: it
+// releases once after a settled burst, never during steady accepts or
+// after a burst smaller than memoryReleaseBurst.
+func TestMemoryReleaser(t *testing.T) {
+	type step struct {
+		after    time.Duration // since the start
+		accepted uint64
+		release  bool
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"burst then quiet", []step{{1 * time.Second, 5000, false}, {5 * time.Second, 5000, false}, {12 * time.Second, 5000, true}, {30 * time.Second, 5000, false}}},
+		{"small burst", []step{{1 * time.Second, 10, false}, {20 * time.Second, 10, false}}},
+		{"steady accepts", []step{{1 * time.Second, 2000, false}, {8 * time.Second, 4000, false}, {16 * time.Second, 6000, false}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Unix(0, 0)
+			m := memoryReleaser{quiet: 10 * time.Second, minBurst: memoryReleaseBurst, changedAt: start}
+			for _, s := range tc.steps {
+				if got := m.observe(s.accepted, start.Add(s.after)); got != s.release {
+					t.Fatalf("at %s with %d accepted: release %v, want %v", s.after, s.accepted, got, s.release)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,19 @@
+// Package gateway is myriad's real-time pub/sub application: clients
+// connect over WebSocket, subscribe to topics and receive what is
+// published to them, from other clients or from the HTTP publish API.
+// PROTOCOL.md describes the wire protocol and the API.
+//
+// It stands only on package server's exported API, like any application
+// would. Its subscriptions are kept per event loop, in shards indexed by
+// server.Loop.Index and touched only by their loop, so a publish takes no
+// global lock: it is prepared once as a complete frame (server.Prepare),
+// posted to each loop once (server.Loop.Post, which keeps the order of
+// publishes), and each loop writes the same bytes to its own subscribers
+// under the server's MaxOutbound bound, with the configured slow policy.
+// Gateway state per connection lives in those loop-owned maps, and only
+// while there is some: an idle connection costs the gateway nothing.
+//
+// Tokens are HS256 JWTs (Claims) that name the user and the topics it may
+// subscribe and publish to. The Gateway serves its API as an
+// http.Handler (APIHandler) and runs no listener: the embedder mounts it.
+package gateway

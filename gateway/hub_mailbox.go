@@ -1,0 +1,51 @@
+package gateway
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/myriadws/myriad/server"
+)
+
+// job is work handed to every loop: a publish, a presence event or a
+// presence query. The same job is posted to each loop once (server's
+// Loop.Post keeps the order of posts per loop); each loop runs it on its
+// own shard and adds its count. done (nil for fire-and-forget jobs) is
+// closed when every loop has finished or given up.
+type job struct {
+	run       func(sh *shard) int
+	pending   atomic.Int32
+	delivered atomic.Int64
+	done      chan struct{}
+}
+
+func (j *job) finish(n int) {
+	j.delivered.Add(int64(n))
+	if j.pending.Add(-1) == 0 && j.done != nil {
+		close(j.done)
+	}
+}
+
+// enqueue posts j to the shard's loop. It always accounts for the loop's
+// share of j: either the loop finishes it later, or enqueue finishes it
+// with 0 now and returns why (server.ErrBusy, or ErrClosed when the
+// server is stopping). A loop that has never served a connection has no
+// subscriber to deliver to: its share is 0, and no error. Any goroutine
+// may call it, including the loop itself.
+func (sh *shard) enqueue(j *job) error {
+	err := sh.l.Post(func() { j.finish(j.run(sh)) })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, server.ErrUnbound):
+		j.finish(0)
+		return nil
+	case errors.Is(err, server.ErrBusy):
+		sh.stats.busy.Add(1)
+		j.finish(0)
+		return err
+	default:
+		j.finish(0)
+		return ErrClosed
+	}
+}

@@ -44,18 +44,18 @@ type Config struct {
 	EchoConns    int           // default 200
 	EchoRate     float64       // messages per second per echo connection; default 500
 	EchoSize     int           // echo payload bytes; default 64
-	EchoDuration time.Duration // default 10s
+	EchoDuration time.Duration // default 5s
 
-	PubRate      float64       // broadcast messages per second; default 2
+	PubRate      float64       // broadcast messages per second; default 4
 	PubSize      int           // broadcast data bytes; default 64
-	PubDuration  time.Duration // default 10s
+	PubDuration  time.Duration // default 5s
 	CloseTimeout time.Duration // load generator's wait for stragglers and close replies; default 3s
 
 	// Go is the go command that builds the binaries; default "go".
 	Go string
 }
 
-// Quick is the smoke run: every server, every row, one round, 500
+// Quick returns the smoke run: every server, every row, one round, 500
 // connections and short durations. It proves the harness works end to
 // end; its figures mean little.
 func Quick() Config {
@@ -91,10 +91,10 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.EchoConns, 200)
 	setDefault(&c.EchoRate, 500)
 	setDefault(&c.EchoSize, 64)
-	setDefault(&c.EchoDuration, 10*time.Second)
-	setDefault(&c.PubRate, 2)
+	setDefault(&c.EchoDuration, 5*time.Second)
+	setDefault(&c.PubRate, 4)
 	setDefault(&c.PubSize, 64)
-	setDefault(&c.PubDuration, 10*time.Second)
+	setDefault(&c.PubDuration, 5*time.Second)
 	setDefault(&c.CloseTimeout, 3*time.Second)
 	setDefault(&c.Go, "go")
 	return c
@@ -108,7 +108,8 @@ func setDefault[T comparable](p *T, v T) {
 }
 
 // Validate reports a configuration that cannot be run. It checks the
-// configuration with defaults applied.
+// configuration with defaults applied. It may be called from any
+// goroutine.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	known := map[string]bool{}

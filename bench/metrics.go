@@ -42,7 +42,8 @@ const (
 	loadgenLagCounter = "connect_schedule_lag_max_ms"
 )
 
-// Metrics returns the rows of the table for c (the labels name its sizes).
+// Metrics returns the rows of the table for c (the labels name its
+// sizes). It may be called from any goroutine.
 func (c Config) Metrics() []Metric {
 	c = c.withDefaults()
 	n := strconv.Itoa(c.Conns)

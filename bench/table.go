@@ -32,7 +32,7 @@ func (r *Result) Stat(key, server string) Stat {
 }
 
 // Ratio is server's median of metric key divided by myriad's; NaN when
-// either is missing or myriad's is zero.
+// either is missing or myriad's is zero. Like Stat, it only reads r.
 func (r *Result) Ratio(key, server string) float64 {
 	base, s := r.Stat(key, ServerMyriad), r.Stat(key, server)
 	if base.N == 0 || s.N == 0 || base.Median == 0 {

@@ -73,9 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, error) {
 	fs.StringVar(&cfg.Sources, "source", "", "load generator source addresses (default 127.0.0.2-127.0.0.20)")
 	fs.IntVar(&cfg.EchoConns, "echo-conns", 0, "echo connections (default 200)")
 	fs.Float64Var(&cfg.EchoRate, "echo-rate", 0, "echo messages per second per connection, open loop (default 500)")
-	fs.DurationVar(&cfg.EchoDuration, "echo-duration", 0, "echo sending time (default 10s)")
-	fs.Float64Var(&cfg.PubRate, "pub-rate", 0, "broadcast messages per second (default 2)")
-	fs.DurationVar(&cfg.PubDuration, "pub-duration", 0, "broadcast publishing time (default 10s)")
+	fs.DurationVar(&cfg.EchoDuration, "echo-duration", 0, "echo sending time (default 5s)")
+	fs.Float64Var(&cfg.PubRate, "pub-rate", 0, "broadcast messages per second (default 4)")
+	fs.DurationVar(&cfg.PubDuration, "pub-duration", 0, "broadcast publishing time (default 5s)")
 	fs.StringVar(&servers, "servers", "", "comma-separated servers to measure, myriad included (default myriad,nbio,gws,gorilla)")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "keep binaries, server logs and load generator reports here (default: a temporary directory, removed)")
 	if err := fs.Parse(args); err != nil {

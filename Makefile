@@ -7,7 +7,7 @@
 GO ?= go
 DEBIAN_PACKAGES := python3-websockets chromium systemd python3-yaml
 
-.PHONY: test deps vet build fuzz bench
+.PHONY: test deps vet build fuzz bench bench-quick bench-codec
 
 test: deps vet
 	MYRIAD_REQUIRE_INTEROP=1 $(GO) test -race -count=1 -timeout 45m ./...
@@ -43,5 +43,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadResponse$$' -fuzztime 30s ./handshake/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrames$$' -fuzztime 30s ./server/
 
+# The side-by-side benchmark against the Go peers (nbio, gws, gorilla):
+# builds everything, then a few minutes of interleaved rounds. Run it on a
+# quiet machine; BENCHFLAGS passes flags (--rounds 5, --conns 10000, ...).
 bench:
+	$(GO) run ./bench/cmd/bench $(BENCHFLAGS)
+
+# The same at smoke size (500 connections, one round): proves the harness,
+# measures nothing worth quoting.
+bench-quick:
+	$(GO) run ./bench/cmd/bench --quick $(BENCHFLAGS)
+
+# Go benchmarks of the codec, -benchmem (0 allocs/op on the hot path).
+bench-codec:
 	$(GO) test -run '^$$' -bench . -benchmem ./frame/ ./handshake/

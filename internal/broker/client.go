@@ -18,7 +18,9 @@ const HeaderOrigin = "Myriad-Origin"
 
 // Message is one message of a topic received from NATS.
 type Message struct {
-	Topic   string
+	Topic string
+	// Payload is a copy made by nats.go for this message: Deliver may keep
+	// it.
 	Payload []byte
 	// Origin is the NodeID of the node that published it.
 	Origin string

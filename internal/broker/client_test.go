@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 func TestInterestFollowsSubscribers(t *testing.T) {
@@ -208,5 +210,40 @@ func TestClosedClient(t *testing.T) {
 	}
 	if err := c.Publish("x", nil, nil); err == nil || c.Stats().Unsent != 1 {
 		t.Fatalf("Publish after Close: %v, stats %+v", err, c.Stats())
+	}
+}
+
+func TestConnectBeforeBrokerStarts(t *testing.T) {
+	probe, err := StartServer(ServerConfig{}, nopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, url := probe.Port(), probe.URL()
+	probe.Shutdown()
+
+	c, in := connect(t, url, Config{ReconnectMin: 5 * time.Millisecond, ReconnectMax: 20 * time.Millisecond})
+	if c.State() != StateConnecting {
+		t.Fatalf("state with no broker = %v, want connecting", c.State())
+	}
+	if err := c.Interest("early"); err != nil {
+		t.Fatalf("Interest before the broker is up: %v", err)
+	}
+	startServer(t, ServerConfig{Port: port})
+	eventually(t, "connected", func() bool { return c.State() == StateConnected })
+	if err := c.Publish("early", []byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "interest taken before the connection", func() bool { return in.len() == 1 })
+}
+
+func TestOversizedPublishIsCountedUnsent(t *testing.T) {
+	srv := startServer(t, ServerConfig{MaxPayload: 1024})
+	c, _ := connect(t, srv.URL(), Config{})
+	err := c.Publish("big", make([]byte, 2048), nil)
+	if !errors.Is(err, nats.ErrMaxPayload) {
+		t.Fatalf("oversized publish: %v, want nats.ErrMaxPayload", err)
+	}
+	if st := c.Stats(); st.Unsent != 1 || st.Published != 0 {
+		t.Fatalf("stats %+v, want 1 unsent", st)
 	}
 }

@@ -18,6 +18,4 @@ var (
 	// ErrNotWorker is returned by ParseWorkerEnv when the environment does
 	// not make this process a worker.
 	ErrNotWorker = errors.New("supervisor: not a worker")
-	// ErrStarted is returned by Start on a Supervisor already started.
-	ErrStarted = errors.New("supervisor: already started")
 )

@@ -109,3 +109,46 @@ func TestWheelFireMayRescheduleAndClose(t *testing.T) {
 		t.Fatalf("rescheduled connection did not fire again")
 	}
 }
+
+// BenchmarkWheel measures the loop's timing-wheel hot paths on Conns: a
+// schedule, an unschedule, and a sweep that fires and reschedules every
+// Conn once.
+func BenchmarkWheel(b *testing.B) {
+	const n = 4096
+	const tick = int64(time.Millisecond)
+	newConns := func() []*Conn {
+		cs := make([]*Conn, n)
+		for i := range cs {
+			cs[i] = &Conn{id: uint64(i), wslot: -1, phase: phaseOpen}
+		}
+		return cs
+	}
+	b.Run("add-remove", func(b *testing.B) {
+		w := newWheel(tick, 0)
+		cs := newConns()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			c := cs[i%n]
+			w.add(c, int64(i%900)*tick)
+			if i%2 == 1 {
+				w.remove(cs[(i-1)%n])
+				w.remove(c)
+			}
+		}
+	})
+	b.Run("advance", func(b *testing.B) {
+		w := newWheel(tick, 0)
+		cs := newConns()
+		for i, c := range cs {
+			w.add(c, int64(i%64+1)*tick)
+		}
+		now := int64(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N / n {
+			now += 64 * tick
+			w.advance(now, func(c *Conn, now int64) { w.add(c, now+64*tick) })
+		}
+	})
+}

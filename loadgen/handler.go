@@ -127,7 +127,7 @@ func (h *handler) handshake(c *Conn, now int64) (act gnet.Action, done bool) {
 	}
 	_, _ = c.gc.Discard(n)
 	c.loop.wheel.remove(c)
-	c.loop.waiting.Store(int64(c.loop.wheel.n))
+	c.loop.waiting.Store(int64(c.loop.wheel.len()))
 	c.phase = phaseOpen
 	s.m.handshaking.Add(-1)
 	s.upgraded(c, now)

@@ -61,7 +61,7 @@ type Conn struct {
 
 // fragment holds a message the server split over several frames.
 type fragment struct {
-	op   ws.OpCode
+	msg  frame.Message // the message's opcode, size so far and UTF-8 state
 	data []byte
 }
 

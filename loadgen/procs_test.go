@@ -18,7 +18,7 @@ func TestRunProcs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var progress []Progress
-	rep, err := RunProcs(ctx, p, 2, Workers{
+	rep, err := RunProcs(ctx, p, new(Idle), 2, Workers{
 		Exe: os.Args[0],
 		Env: []string{"LOADGEN_TEST_WORKER=1"},
 	}, Options{Progress: func(pr Progress) { progress = append(progress, pr) }})

@@ -37,9 +37,6 @@ type wheel struct {
 
 func (w *wheel) init(tickMs, nowMs int64) { w.w.Init(wheelSlots, tickMs, nowMs) }
 
-// len returns the number of Conns scheduled.
-func (w *wheel) len() int { return w.w.Len() }
-
 // span is how far ahead a Conn can be scheduled, in ms.
 func (w *wheel) span() int64 { return w.w.Span() }
 

@@ -9,12 +9,13 @@ import (
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
+	"go.uber.org/zap"
 )
 
 // Broadcast measures a pub/sub gateway's fan-out: Plan.Conns subscribers
-// join Plan.Topic over WebSocket, and once all are connected and settled a
-// publisher posts Plan.PubRate messages per second to the HTTP publish API
-// (Plan.API) for Plan.Duration. Every message carries a sequence number and
+// join Topic over WebSocket, and once all are connected and settled a
+// publisher posts PubRate messages per second to the HTTP publish API
+// (API) for Plan.Duration; BroadcastParams holds these. Every message carries a sequence number and
 // its wall-clock send time, so each subscriber, on its own event loop,
 // records the fan-out latency (receive time minus send time) and checks the
 // sequence: duplicates and out-of-order deliveries are counted as they
@@ -33,6 +34,8 @@ import (
 // duplicate), Next the number of distinct messages received, and Flags
 // whether it saw duplicates or reordering.
 type Broadcast struct {
+	BroadcastParams
+
 	s *Session
 
 	fanout *Recorder
@@ -51,6 +54,45 @@ type Broadcast struct {
 	mu    sync.Mutex
 	gone  []goneSubscriber // subscribers dropped while publishing
 	bySeq map[uint64]int64 // worker: per-message maxima (µs) for the parent
+}
+
+// BroadcastParams are the broadcast scenario's own parameters. Zero values
+// select the defaults. They travel to worker processes as JSON.
+type BroadcastParams struct {
+	// Topic is the topic subscribers join (SubscribeURL puts it in their
+	// URL) and the publisher posts to.
+	Topic string `json:"topic,omitempty"`
+	// API is the publish API's URL, and APIKey, if set, is sent to it as
+	// a bearer token.
+	API    string `json:"api,omitempty"`
+	APIKey string `json:"api_key,omitempty"`
+	// PubRate is messages published per second, for Plan.Duration. Plan.Size
+	// pads each message's data.
+	PubRate float64 `json:"pub_rate,omitempty"`
+	// PublishElsewhere marks a worker whose messages are published by its
+	// parent: it connects its subscribers, waits for the parent to say how
+	// many messages it published, and counts against that.
+	PublishElsewhere bool `json:"publish_elsewhere,omitempty"`
+}
+
+// Defaults of BroadcastParams.
+const (
+	DefaultTopic   = "bench"
+	DefaultAPI     = "http://127.0.0.1:8081/publish"
+	DefaultPubRate = 1
+)
+
+func (bp BroadcastParams) withDefaults() BroadcastParams {
+	if bp.Topic == "" {
+		bp.Topic = DefaultTopic
+	}
+	if bp.API == "" {
+		bp.API = DefaultAPI
+	}
+	if bp.PubRate == 0 {
+		bp.PubRate = DefaultPubRate
+	}
+	return bp
 }
 
 // goneSubscriber is what is left of a subscriber the server dropped.
@@ -101,13 +143,13 @@ const (
 func (*Broadcast) Name() string { return "broadcast" }
 
 // Check implements Scenario.
-func (*Broadcast) Check(p Plan) error {
-	p = p.withDefaults()
-	if err := checkAPI(p.API); err != nil {
+func (b *Broadcast) Check(Plan) error {
+	bp := b.BroadcastParams.withDefaults()
+	if err := checkAPI(bp.API); err != nil {
 		return err
 	}
-	if p.PubRate <= 0 {
-		return errors.New("broadcast needs a positive --pub-rate")
+	if bp.PubRate < 0 {
+		return errors.New("broadcast: --pub-rate must not be negative")
 	}
 	return nil
 }
@@ -134,13 +176,14 @@ func SubscribeURL(raw, topic string) (string, error) {
 // Drive implements Scenario.
 func (b *Broadcast) Drive(ctx context.Context, s *Session) error {
 	p := s.Plan()
+	bp := b.BroadcastParams.withDefaults()
 	b.s = s
 	b.fanout = s.Recorder(HistFanout)
 	b.received = s.Counter(CounterBcastReceived)
 	b.dup = s.Counter(CounterBcastDuplicated)
 	b.reordered = s.Counter(CounterBcastOutOfOrder)
 	b.unparsed = s.Counter(CounterBcastUnparsed)
-	if p.PublishElsewhere {
+	if bp.PublishElsewhere {
 		b.bySeq = map[uint64]int64{}
 		b.last = newLastArrival(b.keep)
 	} else {
@@ -157,12 +200,12 @@ func (b *Broadcast) Drive(ctx context.Context, s *Session) error {
 	b.publishing.Store(true)
 	var published int64
 	var derr error
-	if p.PublishElsewhere {
+	if bp.PublishElsewhere {
 		s.SetPhase(PhaseSubscribed)
-		published, derr = s.awaitPublished(ctx)
+		published, derr = awaitPublished(ctx, s)
 	} else {
 		s.SetPhase("publishing")
-		pub, err := newPublisher(p, s.Recorder(HistPublish), s.Counter, func() int64 { return s.WallTime(s.Now()) })
+		pub, err := newPublisher(p, bp, s.Recorder(HistPublish), s.Counter, func() int64 { return s.WallTime(s.Now()) })
 		if err != nil {
 			return err
 		}
@@ -235,7 +278,9 @@ func (b *Broadcast) tally(published int64) {
 			}
 		}
 		b.mu.Unlock()
-		s.lastBySeq = by
+		if err := s.SetReportPart(b.Name(), bcastPart{LastBySeq: by}); err != nil {
+			s.log.Warn("keeping the per-message maxima", zap.Error(err))
+		}
 	}
 }
 
@@ -301,18 +346,4 @@ func (b *Broadcast) Dropped(c *Conn, _ string) {
 	b.mu.Lock()
 	b.gone = append(b.gone, goneSubscriber{distinct: c.Next, flags: c.Flags})
 	b.mu.Unlock()
-}
-
-// awaitPublished waits for the parent's word on how many messages it
-// published. Only workers with Plan.PublishElsewhere get one.
-func (s *Session) awaitPublished(ctx context.Context) (int64, error) {
-	if s.published == nil {
-		return 0, errors.New("broadcast: this process was told another publishes, but nobody reports to it")
-	}
-	select {
-	case n := <-s.published:
-		return n, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
 }

@@ -14,7 +14,8 @@ import (
 func TestBroadcastAgainstFakeGateway(t *testing.T) {
 	const conns, rate = 300, 20 // one second of publishing: 20 messages
 	g := startGateway(t, nil)
-	rep := runPlan(t, broadcastPlan(t, g, conns, rate))
+	p, b := broadcastPlan(t, g, conns, rate)
+	rep := runScenario(t, p, b)
 
 	const published = rate
 	wantCounter(t, rep, CounterUpgraded, conns)
@@ -88,9 +89,9 @@ func TestBroadcastCountsFaults(t *testing.T) {
 			}
 		}
 	})
-	p := broadcastPlan(t, g, conns, rate)
+	p, b := broadcastPlan(t, g, conns, rate)
 	p.CloseTimeout = time.Second // the tail loss makes the drain wait it out
-	rep := runPlan(t, p)
+	rep := runScenario(t, p, b)
 
 	const published = rate
 	wantCounter(t, rep, CounterBcastPublished, published)
@@ -140,12 +141,12 @@ func TestBroadcastPublishErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := startGateway(t, tc.setup)
-			p := broadcastPlan(t, g, conns, rate)
-			p.APIKey = tc.key
+			p, b := broadcastPlan(t, g, conns, rate)
+			b.APIKey = tc.key
 			if tc.closedAPI {
-				p.API = "http" + closedPortURL(t)[2:] + "publish"
+				b.API = "http" + closedPortURL(t)[2:] + "publish"
 			}
-			rep := runPlan(t, p)
+			rep := runScenario(t, p, b)
 			var total int64
 			for cause, n := range tc.errors {
 				wantCounter(t, rep, PublishErrorPrefix+cause, n)
@@ -176,7 +177,8 @@ func TestBroadcastSlowAPI(t *testing.T) {
 			return 0
 		}
 	})
-	rep := runPlan(t, broadcastPlan(t, g, conns, rate))
+	p, b := broadcastPlan(t, g, conns, rate)
+	rep := runScenario(t, p, b)
 	wantCounter(t, rep, CounterPublishOK, 1)
 	wantCounter(t, rep, CounterPublishSkipped, rate-1)
 	wantCounter(t, rep, CounterBcastPublished, 1)
@@ -198,11 +200,11 @@ func TestBroadcastSlowAPI(t *testing.T) {
 func TestBroadcastProcs(t *testing.T) {
 	const conns, rate = 300, 20
 	g := startGateway(t, nil)
-	p := broadcastPlan(t, g, conns, rate)
+	p, b := broadcastPlan(t, g, conns, rate)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var sawPublishing atomic.Bool
-	rep, err := RunProcs(ctx, p, 2, Workers{
+	rep, err := RunProcs(ctx, p, b, 2, Workers{
 		Exe: os.Args[0],
 		Env: []string{"LOADGEN_TEST_WORKER=1"},
 	}, Options{Progress: func(pr Progress) {
@@ -232,7 +234,7 @@ func TestBroadcastProcs(t *testing.T) {
 	wantCount(t, rep, HistFanout, published*conns)
 	wantCount(t, rep, HistLastSubscriber, published)
 	wantCount(t, rep, HistPublish, published)
-	if rep.LastBySeq != nil {
+	if rep.Parts != nil {
 		t.Errorf("merged report keeps the workers' per-message maxima")
 	}
 	if !sawPublishing.Load() {

@@ -36,7 +36,7 @@ type Conn struct {
 	prev, next   *Conn
 	wprev, wnext *Conn
 	wdue         int64
-	wslot        int32 // -1 when not in the wheel
+	wslot        uint16 // wheel.NoSlot when not in the wheel
 
 	target  uint16
 	source  uint16
@@ -61,7 +61,7 @@ type Conn struct {
 
 // fragment holds a message the server split over several frames.
 type fragment struct {
-	op   ws.OpCode
+	msg  frame.Message // the message's opcode, size so far and UTF-8 state
 	data []byte
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	iwheel "github.com/myriadws/myriad/internal/wheel"
 )
 
 // ConnectSpec is one connect schedule: Count connections started at Rate
@@ -145,7 +147,7 @@ func (s *Session) dialWorker() {
 }
 
 func (s *Session) dial(j job) {
-	c := &Conn{id: j.id, target: j.target, source: j.source, attempt: j.attempt, wslot: -1}
+	c := &Conn{id: j.id, target: j.target, source: j.source, attempt: j.attempt, wslot: iwheel.NoSlot}
 	c.start = s.Now()
 	s.m.attempts.Add(1)
 	nc, err := s.dialers[j.source].DialContext(s.dialCtx, "tcp", s.targets[j.target].addr)

@@ -40,8 +40,13 @@
 //
 // One process may hold only as many sockets as RLIMIT_NOFILE allows.
 // RunProcs re-executes the binary as N workers, each running its share of
-// the plan with ServeWorker and streaming progress and its final report as
-// JSON lines; the parent merges them. For broadcast the parent itself
-// publishes, once all workers report their subscribers in place, and then
-// tells each worker how many messages to expect on its stdin.
+// the plan and the scenario's own parameters with ServeWorker and streaming
+// progress and its final report as JSON lines; the parent merges them. A
+// scenario with a part to play in the parent implements Coordinated: its
+// Coordinator watches the workers' progress, may send them control lines
+// (Session.Control) and adds its results to the merged report, reading the
+// parts the workers' scenarios left in theirs (Report.Parts). Broadcast is
+// the one built in: the parent publishes, once all workers report their
+// subscribers in place, and then tells each worker how many messages to
+// expect.
 package loadgen

@@ -159,16 +159,16 @@ func (g *fakeGateway) unsubscribe(sub *fakeSub) {
 	}
 }
 
-// broadcastPlan is a small broadcast plan against g.
-func broadcastPlan(t *testing.T, g *fakeGateway, conns int, pubRate float64) Plan {
+// broadcastPlan is a small broadcast plan against g, and the scenario
+// with its parameters.
+func broadcastPlan(t *testing.T, g *fakeGateway, conns int, pubRate float64) (Plan, *Broadcast) {
 	t.Helper()
 	u, err := SubscribeURL(g.WS, "bench")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := testPlan("broadcast", conns, u)
-	p.API = g.API
-	p.PubRate = pubRate
 	p.Size = 64
-	return p
+	b := &Broadcast{BroadcastParams: BroadcastParams{API: g.API, PubRate: pubRate}}
+	return p, b
 }

@@ -127,7 +127,7 @@ func (h *handler) handshake(c *Conn, now int64) (act gnet.Action, done bool) {
 	}
 	_, _ = c.gc.Discard(n)
 	c.loop.wheel.remove(c)
-	c.loop.waiting.Store(int64(c.loop.wheel.n))
+	c.loop.waiting.Store(int64(c.loop.wheel.len()))
 	c.phase = phaseOpen
 	s.m.handshaking.Add(-1)
 	s.upgraded(c, now)
@@ -204,34 +204,41 @@ func (h *handler) frame(c *Conn, hd ws.Header, payload []byte, now int64) gnet.A
 		return gnet.Close
 	}
 
-	// Data frames.
 	if c.phase != phaseOpen {
 		return gnet.None // closing: the server may still send data; ignore it
 	}
-	if hd.OpCode == ws.OpContinuation {
-		if c.frag == nil {
-			return h.protocolError(c, frame.ErrUnexpectedContinue)
-		}
-		if len(c.frag.data)+len(payload) > s.plan.MaxMessage {
-			return h.protocolError(c, frame.ErrMessageTooBig)
-		}
+	return h.data(c, hd, payload, now)
+}
+
+// data handles a data frame with package frame's message rules, as the
+// server does for its side: fragments in order, the size limit across them,
+// and UTF-8 of text checked piece by piece, so a server that breaks them is
+// counted as a protocol error. A message in one frame is checked with a
+// Message on the stack; only a fragmented one keeps state, in c.frag.
+func (h *handler) data(c *Conn, hd ws.Header, payload []byte, now int64) gnet.Action {
+	var one frame.Message
+	m := &one
+	if c.frag != nil {
+		m = &c.frag.msg
+	}
+	if _, err := m.Frame(hd, int64(h.s.plan.MaxMessage)); err != nil {
+		return h.protocolError(c, err)
+	}
+	if err := m.Text(payload, hd.Fin); err != nil {
+		return h.protocolError(c, err)
+	}
+	switch {
+	case c.frag == nil && hd.Fin:
+		h.message(c, hd.OpCode, payload, now)
+	case c.frag == nil:
+		c.frag = &fragment{msg: one, data: append([]byte(nil), payload...)}
+	case !hd.Fin:
 		c.frag.data = append(c.frag.data, payload...)
-		if !hd.Fin {
-			return gnet.None
-		}
+	default:
 		f := c.frag
 		c.frag = nil
-		h.message(c, f.op, f.data, now)
-		return gnet.None
+		h.message(c, f.msg.OpCode(), append(f.data, payload...), now)
 	}
-	if c.frag != nil {
-		return h.protocolError(c, frame.ErrExpectedContinue)
-	}
-	if !hd.Fin {
-		c.frag = &fragment{op: hd.OpCode, data: append([]byte(nil), payload...)}
-		return gnet.None
-	}
-	h.message(c, hd.OpCode, payload, now)
 	return gnet.None
 }
 

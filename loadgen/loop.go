@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
+
+	iwheel "github.com/myriadws/myriad/internal/wheel"
 )
 
 // loop is the load generator's state for one gnet event loop: the list of
@@ -31,7 +33,8 @@ type loop struct {
 }
 
 func newLoop(s *Session, el gnet.EventLoop) *loop {
-	l := &loop{s: s, el: el, wheel: newWheel(int64(s.plan.Tick), s.Now())}
+	l := &loop{s: s, el: el}
+	l.wheel.init(int64(s.plan.Tick), s.Now())
 	lag := s.m.recorder(HistTickLag)
 	l.tickFn = func(context.Context) error {
 		l.queued.Store(false)
@@ -45,7 +48,7 @@ func newLoop(s *Session, el gnet.EventLoop) *loop {
 
 func (l *loop) link(c *Conn) {
 	c.loop = l
-	c.wslot = -1
+	c.wslot = iwheel.NoSlot
 	c.prev = nil
 	c.next = l.head
 	if l.head != nil {
@@ -65,19 +68,19 @@ func (l *loop) unlink(c *Conn) {
 	}
 	c.prev, c.next = nil, nil
 	l.wheel.remove(c)
-	l.waiting.Store(int64(l.wheel.n))
+	l.waiting.Store(int64(l.wheel.len()))
 }
 
 func (l *loop) schedule(c *Conn, due int64) {
 	l.wheel.remove(c)
 	l.wheel.add(c, due)
-	l.waiting.Store(int64(l.wheel.n))
+	l.waiting.Store(int64(l.wheel.len()))
 }
 
 // advance runs the wheel up to now.
 func (l *loop) advance(now int64) {
 	l.wheel.advance(now, l.s.fire)
-	l.waiting.Store(int64(l.wheel.n))
+	l.waiting.Store(int64(l.wheel.len()))
 }
 
 // each calls fn for every connection of the loop that is open.

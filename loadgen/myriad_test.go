@@ -187,15 +187,13 @@ func TestBroadcastAgainstMyriad(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := testPlan("broadcast", conns, u)
-	p.API = api + "/publish"
-	p.PubRate = rate
 	p.Size = 64
 
 	// While publishing, the gateway must hold one subscription per
 	// subscriber.
 	var subscriptions atomic.Int64
 	subscriptions.Store(-1)
-	sc, _ := NewScenario("broadcast")
+	sc := &Broadcast{BroadcastParams: BroadcastParams{API: api + "/publish", PubRate: rate}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, p, sc, Options{Progress: func(pr Progress) {

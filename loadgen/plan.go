@@ -11,8 +11,10 @@ import (
 	"time"
 )
 
-// Plan is everything a run needs: what to connect to, how many connections
-// at what pace, and the scenario's parameters. The zero value of every field
+// Plan is everything a run needs that is not particular to one scenario:
+// what to connect to, how many connections at what pace, and the shared
+// message parameters. A scenario's own parameters (broadcast's topic and
+// publish API) are fields of the scenario. The zero value of every field
 // except Targets and Conns selects a default; withDefaults and Validate live
 // together below. A Plan is plain data so that it can be sent to worker
 // processes as JSON.
@@ -63,19 +65,6 @@ type Plan struct {
 	// connecting and once settled.
 	ServerPIDs []int `json:"server_pids,omitempty"`
 
-	// Broadcast: the topic subscribers join, the publish API the
-	// publisher posts to (with APIKey as a bearer token if set), and how
-	// many messages per second it posts. Size pads each message's data.
-	Topic   string  `json:"topic,omitempty"`
-	API     string  `json:"api,omitempty"`
-	APIKey  string  `json:"api_key,omitempty"`
-	PubRate float64 `json:"pub_rate,omitempty"`
-	// PublishElsewhere marks a broadcast worker whose messages are
-	// published by its parent: it connects its subscribers, waits for the
-	// parent to say how many messages it published, and counts against
-	// that.
-	PublishElsewhere bool `json:"publish_elsewhere,omitempty"`
-
 	// Worker marks a plan run by a worker process: host-wide checks (ports,
 	// CPU across processes) are left to the parent.
 	Worker bool `json:"worker,omitempty"`
@@ -95,9 +84,6 @@ const (
 	DefaultSettle           = time.Second
 	DefaultMaxMessage       = 16 << 20
 	DefaultDuration         = 10 * time.Second
-	DefaultTopic            = "bench"
-	DefaultAPI              = "http://127.0.0.1:8081/publish"
-	DefaultPubRate          = 1
 )
 
 // minEchoSize is the echo payload header: sequence number and scheduled
@@ -135,15 +121,6 @@ func (p Plan) withDefaults() Plan {
 	if p.Duration <= 0 {
 		p.Duration = DefaultDuration
 	}
-	if p.Topic == "" {
-		p.Topic = DefaultTopic
-	}
-	if p.API == "" {
-		p.API = DefaultAPI
-	}
-	if p.PubRate <= 0 {
-		p.PubRate = DefaultPubRate
-	}
 	return p
 }
 
@@ -172,8 +149,6 @@ func (p Plan) Validate() error {
 		return errors.New("--size must not be negative")
 	case p.MsgRate < 0:
 		return errors.New("--msg-rate must not be negative")
-	case p.PubRate < 0:
-		return errors.New("--pub-rate must not be negative")
 	}
 	for _, a := range p.Sources {
 		if !a.Is4() && !a.Is6() {

@@ -14,7 +14,7 @@ import (
 
 // publisher posts broadcast messages to a gateway's publish API from one
 // goroutine over one keep-alive HTTP connection, on a fixed schedule of
-// Plan.PubRate per second. One request is out at a time, so the messages
+// BroadcastParams.PubRate per second. One request is out at a time, so the messages
 // reach the gateway in sequence order and any reordering a subscriber sees
 // is the gateway's. A message whose time comes while the previous request
 // is still out is posted as soon as that one is answered (publish_lag_max_ms
@@ -70,8 +70,8 @@ const CauseBadAnswer = "bad_answer"
 // publishTimeout bounds one publish request.
 const publishTimeout = 10 * time.Second
 
-func newPublisher(p Plan, lat *Recorder, counter func(string) *Counter, wall func() int64) (*publisher, error) {
-	topic, err := json.Marshal(p.Topic)
+func newPublisher(p Plan, bp BroadcastParams, lat *Recorder, counter func(string) *Counter, wall func() int64) (*publisher, error) {
+	topic, err := json.Marshal(bp.Topic)
 	if err != nil {
 		return nil, err
 	}
@@ -85,10 +85,10 @@ func newPublisher(p Plan, lat *Recorder, counter func(string) *Counter, wall fun
 		DisableCompression:  true,
 	}
 	return &publisher{
-		api:     p.API,
-		key:     p.APIKey,
+		api:     bp.API,
+		key:     bp.APIKey,
 		topic:   topic,
-		rate:    p.PubRate,
+		rate:    bp.PubRate,
 		size:    p.Size,
 		client:  &http.Client{Transport: tr, Timeout: publishTimeout},
 		wall:    wall,

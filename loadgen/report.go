@@ -39,12 +39,11 @@ type Report struct {
 	Latency  map[string]*Histogram `json:"latency"`
 	Memory   Memory                `json:"memory"`
 	Warnings []string              `json:"warnings,omitempty"`
-	// LastBySeq is a broadcast worker's largest fan-out latency of each
-	// message over its own subscribers, in microseconds by sequence number
-	// (-1: none received). Its parent takes the largest over all workers
-	// to build the last_subscriber histogram; Merge drops it, since
-	// messages of separate runs do not correspond.
-	LastBySeq []int64 `json:"last_subscriber_by_seq_us,omitempty"`
+	// Parts are scenario-owned sections of a worker's report, by name,
+	// for the scenario's part in the parent process (see Coordinator),
+	// such as broadcast's per-message latency maxima. Merge drops them:
+	// they describe one process's run and do not add up.
+	Parts map[string]json.RawMessage `json:"parts,omitempty"`
 }
 
 // Merge combines reports of processes that ran at the same time (or of
@@ -226,7 +225,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(&b, "  %-*s %11.0f%%\n", cw, "loadgen_cpu_of_all_cores", float64(cpu)/10/elapsed/float64(r.Cores))
 		}
 	}
-	writeBroadcast(&b, r.Counters)
+	writeSummaries(&b, r)
 
 	writeCauses(&b, "failed attempts by cause", r.Failures)
 	writeCauses(&b, "drops by cause", r.Drops)
@@ -271,18 +270,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 	return err
 }
 
-// writeBroadcast sums up a broadcast run in words, from its counters.
-func writeBroadcast(b *strings.Builder, c map[string]int64) {
-	if _, ok := c[CounterBcastPublished]; !ok {
-		return
+// writeSummaries lets each scenario of the report that implements
+// Summarizer sum up its part.
+func writeSummaries(w io.Writer, r *Report) {
+	for _, name := range strings.Split(r.Scenario, "+") {
+		if sc, err := NewScenario(name); err == nil {
+			if sum, ok := sc.(Summarizer); ok {
+				sum.Summarize(w, r)
+			}
+		}
 	}
-	fmt.Fprintf(b, "\nbroadcast\n")
-	fmt.Fprintf(b, "  published %d messages (%d skipped, %d failed) to %d subscribers: expected %d, API delivered %d, received %d\n",
-		c[CounterBcastPublished], c[CounterPublishSkipped], c[CounterPublishErrors], c[CounterBcastSubscribers],
-		c[CounterBcastExpected], c[CounterPublishDelivered], c[CounterBcastReceived])
-	fmt.Fprintf(b, "  lost %d (%d subscribers), duplicated %d (%d), out of order %d (%d)\n",
-		c[CounterBcastLost], c[CounterBcastSubsLost], c[CounterBcastDuplicated], c[CounterBcastSubsDuplicated],
-		c[CounterBcastOutOfOrder], c[CounterBcastSubsOutOfOrder])
 }
 
 func writeCauses(b *strings.Builder, title string, m map[string]int64) {

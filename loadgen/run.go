@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"time"
@@ -24,10 +25,9 @@ type Options struct {
 	// limits at the start); all of them are also in the report.
 	Warn func(string)
 
-	// published is set by ServeWorker for a worker whose parent publishes
-	// (Plan.PublishElsewhere): the parent's count of published messages
-	// arrives on it.
-	published <-chan int64
+	// control is set by ServeWorker: the parent's control lines, for the
+	// scenario to read from Session.Control.
+	control <-chan json.RawMessage
 }
 
 func (o Options) withDefaults() Options {
@@ -80,7 +80,7 @@ func Run(ctx context.Context, p Plan, sc Scenario, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.published = o.published
+	s.control = o.control
 	started := time.Now()
 	if err := s.start(); err != nil {
 		return nil, err
@@ -153,18 +153,18 @@ func (s *Session) report(started time.Time) *Report {
 	counters := s.m.counters(s.planned.Load())
 	counters[CounterCPUMillis] = cpu
 	return &Report{
-		Scenario:  s.plan.Scenario,
-		Targets:   append([]string(nil), s.plan.Targets...),
-		Procs:     1,
-		Cores:     runtime.NumCPU(),
-		Started:   started.UTC(),
-		Elapsed:   float64(s.Now()) / 1e9,
-		Counters:  counters,
-		Failures:  copyMap(s.m.failures, &s.m.mu),
-		Drops:     copyMap(s.m.drops, &s.m.mu),
-		Latency:   s.m.histograms(),
-		Memory:    s.memory(),
-		LastBySeq: s.lastBySeq,
+		Scenario: s.plan.Scenario,
+		Targets:  append([]string(nil), s.plan.Targets...),
+		Procs:    1,
+		Cores:    runtime.NumCPU(),
+		Started:  started.UTC(),
+		Elapsed:  float64(s.Now()) / 1e9,
+		Counters: counters,
+		Failures: copyMap(s.m.failures, &s.m.mu),
+		Drops:    copyMap(s.m.drops, &s.m.mu),
+		Latency:  s.m.histograms(),
+		Memory:   s.memory(),
+		Parts:    s.parts,
 	}
 }
 

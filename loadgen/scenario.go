@@ -3,10 +3,12 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/gobwas/ws"
+	"go.uber.org/zap"
 )
 
 // Scenario is one kind of load. Drive runs in its own goroutine and uses
@@ -62,6 +64,55 @@ func (NopHandler) Tick(*Conn, int64) {}
 
 // Dropped implements ConnHandler.
 func (NopHandler) Dropped(*Conn, string) {}
+
+// Summarizer is implemented by a scenario that sums up its part of a
+// report in words. Report.WriteTable calls Summarize, after the counters,
+// for each scenario named in Report.Scenario that implements it.
+type Summarizer interface {
+	Summarize(w io.Writer, r *Report)
+}
+
+// Coordinated is implemented by a scenario that has a part to play in the
+// parent process when RunProcs spreads it over worker processes, such as
+// broadcast's single publisher for all the workers' subscribers. Scenarios
+// without one run in the workers only.
+type Coordinated interface {
+	Scenario
+	// Coordinate returns the parent's part for a run of p. It may change
+	// the scenario's own parameters before RunProcs sends them to the
+	// workers (broadcast tells them that someone else publishes).
+	Coordinate(p Plan, log *zap.Logger) (Coordinator, error)
+}
+
+// Coordinator is a scenario's part in the parent of a RunProcs run.
+// RunProcs calls its methods from one goroutine, one at a time.
+type Coordinator interface {
+	// Observe is called each time a worker reports progress or exits, with
+	// the state of every worker. It may start work that lasts until ctx
+	// ends or Finish is called.
+	Observe(ctx context.Context, workers []WorkerState)
+	// Phase names what the parent is doing, shown instead of the workers'
+	// merged phase in progress snapshots; "" when it is doing nothing.
+	// It may be called at any time.
+	Phase() string
+	// Control yields values that RunProcs sends, as JSON lines, to every
+	// worker still running; the workers' scenarios read them from
+	// Session.Control. It may return nil for none.
+	Control() <-chan any
+	// Finish stops whatever the parent still has going and adds its
+	// results to rep, the merge of workers, the workers' reports.
+	Finish(rep *Report, workers []*Report)
+}
+
+// WorkerState is what a RunProcs parent knows about one worker.
+type WorkerState struct {
+	// Progress is the worker's latest snapshot; valid if Reported.
+	Progress Progress
+	// Reported says the worker has sent at least one snapshot.
+	Reported bool
+	// Exited says the worker's output has ended.
+	Exited bool
+}
 
 // ScenarioInfo describes a scenario for the command line.
 type ScenarioInfo struct {

@@ -221,6 +221,12 @@ func runPlan(t *testing.T, p Plan) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runScenario(t, p, sc)
+}
+
+// runScenario runs sc, configured by the caller, according to p.
+func runScenario(t *testing.T, p Plan, sc Scenario) *Report {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, p, sc, Options{})

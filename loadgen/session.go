@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -57,11 +58,12 @@ type Session struct {
 	memMu sync.Mutex
 	mem   Memory
 
-	// published delivers, to a worker whose parent publishes, the number
-	// of messages the parent published; nil in a standalone run.
-	published <-chan int64
-	// lastBySeq is a broadcast worker's per-message maxima for its report.
-	lastBySeq []int64
+	// control delivers a worker's control lines from its parent; nil in a
+	// standalone run.
+	control <-chan json.RawMessage
+	// parts are the scenario's own parts of the report (Report.Parts).
+	partsMu sync.Mutex
+	parts   map[string]json.RawMessage
 }
 
 // job is one connection attempt waiting for a dial worker.

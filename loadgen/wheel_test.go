@@ -3,6 +3,8 @@ package loadgen
 import (
 	"testing"
 	"time"
+
+	iwheel "github.com/myriadws/myriad/internal/wheel"
 )
 
 func TestWheel(t *testing.T) {
@@ -53,10 +55,11 @@ func TestWheel(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWheel(tick, 0)
+			var w wheel
+			w.init(tick, 0)
 			conns := make([]*Conn, len(tc.dues))
 			for i, d := range tc.dues {
-				conns[i] = &Conn{id: uint64(i), wslot: -1, phase: phaseOpen}
+				conns[i] = &Conn{id: uint64(i), wslot: iwheel.NoSlot, phase: phaseOpen}
 				w.add(conns[i], d)
 			}
 			for _, i := range tc.remove {
@@ -74,8 +77,8 @@ func TestWheel(t *testing.T) {
 					t.Fatalf("fired %v, want %v", got, tc.want)
 				}
 			}
-			if w.n != 0 {
-				t.Fatalf("%d connections left in the wheel", w.n)
+			if w.len() != 0 {
+				t.Fatalf("%d connections left in the wheel", w.len())
 			}
 		})
 	}
@@ -83,9 +86,10 @@ func TestWheel(t *testing.T) {
 
 func TestWheelFireMayRescheduleAndClose(t *testing.T) {
 	const tick = int64(time.Millisecond)
-	w := newWheel(tick, 0)
-	a := &Conn{id: 1, wslot: -1, phase: phaseOpen}
-	b := &Conn{id: 2, wslot: -1, phase: phaseOpen}
+	var w wheel
+	w.init(tick, 0)
+	a := &Conn{id: 1, wslot: iwheel.NoSlot, phase: phaseOpen}
+	b := &Conn{id: 2, wslot: iwheel.NoSlot, phase: phaseOpen}
 	w.add(a, tick)
 	w.add(b, tick)
 	fires := 0
@@ -101,11 +105,56 @@ func TestWheelFireMayRescheduleAndClose(t *testing.T) {
 		w.add(c, now+tick)
 	}
 	w.advance(tick, fire)
-	if fires != 1 || w.n != 1 {
-		t.Fatalf("fires %d, in wheel %d; want 1 and 1", fires, w.n)
+	if fires != 1 || w.len() != 1 {
+		t.Fatalf("fires %d, in wheel %d; want 1 and 1", fires, w.len())
 	}
 	w.advance(2*tick, fire)
 	if fires != 2 {
 		t.Fatalf("rescheduled connection did not fire again")
 	}
+}
+
+// BenchmarkWheel measures the loop's timing-wheel hot paths on Conns: a
+// schedule, an unschedule, and a sweep that fires and reschedules every
+// Conn once.
+func BenchmarkWheel(b *testing.B) {
+	const n = 4096
+	const tick = int64(time.Millisecond)
+	newConns := func() []*Conn {
+		cs := make([]*Conn, n)
+		for i := range cs {
+			cs[i] = &Conn{id: uint64(i), wslot: iwheel.NoSlot, phase: phaseOpen}
+		}
+		return cs
+	}
+	b.Run("add-remove", func(b *testing.B) {
+		var w wheel
+		w.init(tick, 0)
+		cs := newConns()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			c := cs[i%n]
+			w.add(c, int64(i%900)*tick)
+			if i%2 == 1 {
+				w.remove(cs[(i-1)%n])
+				w.remove(c)
+			}
+		}
+	})
+	b.Run("advance", func(b *testing.B) {
+		var w wheel
+		w.init(tick, 0)
+		cs := newConns()
+		for i, c := range cs {
+			w.add(c, int64(i%64+1)*tick)
+		}
+		now := int64(0)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N / n {
+			now += 64 * tick
+			w.advance(now, func(c *Conn, now int64) { w.add(c, now+64*tick) })
+		}
+	})
 }

@@ -101,7 +101,7 @@ func (l *loop) schedule(c *Conn, last int64) {
 		l.wheel.add(c, last+s.idleMs)
 	default:
 		// Neither pings nor idle timeouts: the Conn stays in the wheel
-		// only so that Drain can find it.
-		l.wheel.add(c, last+int64(wheelSlots)*l.wheel.tick)
+		// only so that Drain can find it, coming due once per turn.
+		l.wheel.add(c, last+l.wheel.span())
 	}
 }

@@ -1,17 +1,25 @@
 package server
 
+import iwheel "github.com/myriadws/myriad/internal/wheel"
+
 // noSlot marks a Conn that is not in the wheel.
-const noSlot = ^uint16(0)
+const noSlot = iwheel.NoSlot
 
 // wheelSlots is the wheel's size. With the default 500 ms tick it spans
 // more than eight minutes, longer than any default timeout, so most
 // connections are visited once per deadline.
 const wheelSlots = 1024
 
-// wheel is a hashed timing wheel of Conns, one per event loop, touched only
-// by that loop. Each Conn sits in exactly one slot, on an intrusive doubly
-// linked list, so scheduling and removal cost O(1) and no memory beyond the
-// Conn's own fields.
+// connLinks gives the shared wheel the links it keeps in each Conn: the
+// prev, next and slot fields, so scheduling costs no memory beyond them.
+type connLinks struct{}
+
+// Links returns c's wheel fields.
+func (connLinks) Links(c *Conn) (prev, next **Conn, slot *uint16) {
+	return &c.prev, &c.next, &c.slot
+}
+
+// wheel is the loop's timing wheel of Conns, touched only by that loop.
 //
 // Deadlines are lazy: activity on a connection only records a timestamp,
 // and when the Conn's slot comes due the loop recomputes its real deadline
@@ -19,84 +27,37 @@ const wheelSlots = 1024
 // nothing here per message, and an idle one is visited about once per
 // ping interval.
 type wheel struct {
-	slots [wheelSlots]*Conn
-	tick  int64 // ms per slot
-	cur   int64 // last tick processed (absolute)
-	count int   // Conns scheduled
+	w iwheel.Wheel[Conn, connLinks]
+	// count is the number of Conns scheduled as of the last advance; the
+	// drain, which runs right after one, sizes its snapshot with it. It is
+	// not kept per add and remove so that those stay small enough to be
+	// inlined.
+	count int
 }
 
-func (w *wheel) init(tickMs, nowMs int64) {
-	w.tick = tickMs
-	w.cur = nowMs / tickMs
-}
+func (w *wheel) init(tickMs, nowMs int64) { w.w.Init(wheelSlots, tickMs, nowMs) }
 
-// add schedules c at the absolute ms time at. Times past the wheel's span
-// go to the farthest slot and are rescheduled when it comes round.
+// span is how far ahead a Conn can be scheduled, in ms.
+func (w *wheel) span() int64 { return w.w.Span() }
+
+// add schedules c, which must not be scheduled, at the absolute ms time
+// at. Times past the wheel's span come due at its end, and expire
+// reschedules them.
 func (w *wheel) add(c *Conn, at int64) {
-	t := at / w.tick
-	if t <= w.cur {
-		t = w.cur + 1
-	}
-	if t >= w.cur+wheelSlots {
-		t = w.cur + wheelSlots - 1
-	}
-	i := uint16(t % wheelSlots)
-	c.slot = i
-	c.prev = nil
-	c.next = w.slots[i]
-	if c.next != nil {
-		c.next.prev = c
-	}
-	w.slots[i] = c
-	w.count++
+	w.w.Add(c, at)
 }
 
 // remove unschedules c; it is a no-op for a Conn not in the wheel.
 func (w *wheel) remove(c *Conn) {
-	if c.slot == noSlot {
-		return
-	}
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		w.slots[c.slot] = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	}
-	c.prev, c.next, c.slot = nil, nil, noSlot
-	w.count--
+	w.w.Remove(c)
 }
 
 // advance processes every slot due by nowMs, handing each of its Conns,
-// already unscheduled, to fn, which reschedules or closes it. A Conn that
-// fn reschedules always lands in a later slot, so a pass terminates.
+// already unscheduled, to fn, which reschedules or closes it.
 func (w *wheel) advance(nowMs int64, fn func(c *Conn)) {
-	target := nowMs / w.tick
-	if target-w.cur > wheelSlots {
-		// The loop stalled past a full turn: every slot is due once.
-		w.cur = target - wheelSlots
-	}
-	for w.cur < target {
-		w.cur++
-		i := w.cur % wheelSlots
-		c := w.slots[i]
-		w.slots[i] = nil
-		for c != nil {
-			next := c.next
-			c.prev, c.next, c.slot = nil, nil, noSlot
-			w.count--
-			fn(c)
-			c = next
-		}
-	}
+	w.w.Advance(nowMs, fn)
+	w.count = w.w.Len()
 }
 
 // each calls fn for every scheduled Conn. fn must not reschedule.
-func (w *wheel) each(fn func(c *Conn)) {
-	for _, c := range w.slots {
-		for ; c != nil; c = c.next {
-			fn(c)
-		}
-	}
-}
+func (w *wheel) each(fn func(c *Conn)) { w.w.Each(fn) }

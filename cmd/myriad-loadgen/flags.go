@@ -97,11 +97,20 @@ func (cfg *config) plan(scenario string) (loadgen.Plan, error) {
 		DialWorkers:      cfg.dialWorkers,
 		Loops:            cfg.loops,
 		ServerPIDs:       cfg.serverPIDs,
-		Topic:            cfg.topic,
-		API:              cfg.api,
-		APIKey:           cfg.apiKey,
-		PubRate:          cfg.pubRate,
 	}, nil
+}
+
+// configure gives sc its own parameters from the flags: the command line
+// is flat, while each scenario keeps its parameters in its own type.
+func (cfg *config) configure(sc loadgen.Scenario) {
+	if b, ok := sc.(*loadgen.Broadcast); ok {
+		b.BroadcastParams = loadgen.BroadcastParams{
+			Topic:   cfg.topic,
+			API:     cfg.api,
+			APIKey:  cfg.apiKey,
+			PubRate: cfg.pubRate,
+		}
+	}
 }
 
 // stringList is a repeatable string flag.

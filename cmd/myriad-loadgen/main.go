@@ -78,6 +78,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "myriad-loadgen: --procs must be at least 1")
 		return exitUsage
 	}
+	cfg.configure(sc)
 	plan, err := cfg.plan(name)
 	if err == nil {
 		err = plan.Validate()
@@ -109,26 +110,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Progress: pr.print,
 		Warn:     func(w string) { fmt.Fprintf(stderr, "warning: %s\n", w) },
 	}
-	var rep *loadgen.Report
-	if cfg.procs > 1 {
-		exe, err := os.Executable()
-		if err != nil {
-			fmt.Fprintf(stderr, "myriad-loadgen: finding my own executable for --procs: %v\n", err)
-			return exitRun
-		}
-		rep, err = loadgen.RunProcs(ctx, plan, cfg.procs, loadgen.Workers{Exe: exe, Args: []string{workerCommand}, Stderr: stderr}, opts)
-		if err != nil {
-			fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
-			return exitRun
-		}
-	} else {
-		rep, err = loadgen.Run(ctx, plan, sc, opts)
-		if err != nil {
-			fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
-			return exitRun
-		}
+	rep, err := runPlan(ctx, plan, sc, cfg.procs, opts, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+		return exitRun
 	}
 	return writeReport(rep, cfg.jsonPath, stdout, stderr)
+}
+
+// runPlan runs sc in this process, or over procs worker processes that
+// re-execute this binary.
+func runPlan(ctx context.Context, plan loadgen.Plan, sc loadgen.Scenario, procs int, opts loadgen.Options, stderr io.Writer) (*loadgen.Report, error) {
+	if procs <= 1 {
+		return loadgen.Run(ctx, plan, sc, opts)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding my own executable for --procs: %w", err)
+	}
+	return loadgen.RunProcs(ctx, plan, sc, procs, loadgen.Workers{Exe: exe, Args: []string{workerCommand}, Stderr: stderr}, opts)
 }
 
 func writeReport(rep *loadgen.Report, jsonPath string, stdout, stderr io.Writer) int {

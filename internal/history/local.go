@@ -111,27 +111,39 @@ func (l *Local) appendAt(topic string, payload []byte, now time.Time, fn func(Po
 }
 
 // shed evicts the globally oldest items until the budget holds. It takes
-// one shard lock at a time and never while holding another.
+// one shard lock at a time and never while holding another; it keeps
+// evicting from one shard while that shard's oldest item is older than
+// every other shard's.
 func (l *Local) shed() {
 	for l.bytes.Load() > l.cfg.Memory {
 		var victim *shard
-		oldest := int64(math.MaxInt64)
+		oldest, next := int64(math.MaxInt64), int64(math.MaxInt64)
 		for _, s := range l.shards {
-			if o := s.oldest.Load(); o < oldest {
-				victim, oldest = s, o
+			switch o := s.oldest.Load(); {
+			case o < oldest:
+				victim, oldest, next = s, o, oldest
+			case o < next:
+				next = o
 			}
 		}
 		if victim == nil {
 			return
 		}
 		victim.mu.Lock()
-		freed := victim.evictOldest()
-		victim.refreshOldest()
-		victim.mu.Unlock()
-		if freed > 0 {
+		for l.bytes.Load() > l.cfg.Memory {
+			freed := victim.evictOldest()
+			if freed == 0 {
+				break
+			}
 			l.evicted.Add(1)
 			l.bytes.Add(-freed)
+			victim.refreshOldest()
+			if victim.oldest.Load() > next {
+				break
+			}
 		}
+		victim.refreshOldest()
+		victim.mu.Unlock()
 	}
 }
 

@@ -67,6 +67,10 @@ type shard struct {
 	emptyHead, emptyTail *topic
 	lastAt               int64
 	oldest               atomic.Int64
+	// forgotten counts map deletions since the map was last rebuilt: Go
+	// maps never shrink and churn leaves them larger than their contents,
+	// so a shard rebuilds its map once deletions outnumber live topics.
+	forgotten int
 }
 
 func newShard() *shard {
@@ -121,6 +125,13 @@ func (s *shard) unbury(t *topic) {
 func (s *shard) forget(t *topic) int64 {
 	s.unbury(t)
 	delete(s.topics, t.name)
+	if s.forgotten++; s.forgotten > 2*len(s.topics)+256 {
+		fresh := make(map[string]*topic, len(s.topics))
+		for k, v := range s.topics {
+			fresh[k] = v
+		}
+		s.topics, s.forgotten = fresh, 0
+	}
 	return t.cost()
 }
 

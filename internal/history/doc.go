@@ -20,6 +20,20 @@
 // reader that had everything still recovers with nothing to replay; a
 // tombstone is charged to the budget and evicted like a message.
 //
+// Measured (BenchmarkLocalMemory, 100,000 messages on 1,000 topics): a
+// stored message costs its payload plus 82 bytes (146 B for 64-byte
+// payloads, 1106 B for 1 KiB), and the charged bytes match the heap.
+//
+// # JetStream
+//
+// One stream, memory storage by default, holds every topic on
+// Prefix.<encoded topic>; its sequence is the offset, so offsets have gaps
+// (other topics' sequences) but are the same on every node. The epoch
+// sits in the stream's metadata and changes when the stream is purged
+// through the store or recreated; losses inside an epoch are detected by
+// sequence (see JetStream.Since). Position is the stream's last sequence,
+// a valid cursor for any topic.
+//
 // # Recovery without gap or duplicate
 //
 // A message is appended (and gets its offset) before it is fanned out to

@@ -344,3 +344,30 @@ func TestJetStreamCatchupOnAnotherNode(t *testing.T) {
 		t.Fatalf("recovered %d messages, want the %d after the reader's position, once each in order", len(got), len(sent)-20)
 	}
 }
+
+// TestJetStreamHostileTopics checks that topic names which are NATS
+// wildcards, hold separators or spaces stay one literal subject each and
+// never read each other's history.
+func TestJetStreamHostileTopics(t *testing.T) {
+	n := newNode(t, startJetStream(t), JetStreamConfig{})
+	topics := []string{"x", "x.y", "x.>", "x.*", "*", ">", "a b", "x%2E", "ünï"}
+	pos := map[string]Position{}
+	for _, tp := range topics {
+		pos[tp] = mustAppend(t, n.store, tp, tp)
+	}
+	for _, tp := range topics {
+		t.Run(tp, func(t *testing.T) {
+			msgs, ok, _ := since(t, n.store, tp, Position{pos[tp].Offset - 1, pos[tp].Epoch}, 0)
+			if !ok || len(msgs) != 1 || string(msgs[0].Payload) != tp {
+				t.Fatalf("Since = %d messages ok=%v, want only %q's own", len(msgs), ok, tp)
+			}
+		})
+	}
+	if _, err := n.store.Append(t.Context(), "", nil); !errors.Is(err, ErrBadTopic) {
+		t.Fatalf("Append(empty topic) = %v, want ErrBadTopic", err)
+	}
+	_ = n.store.Close()
+	if _, err := n.store.Append(t.Context(), "x", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Append after Close = %v, want ErrClosed", err)
+	}
+}

@@ -223,3 +223,17 @@ func TestLocalConcurrentAppends(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalRestartChangesEpoch stands a new store in for a restarted
+// process: a reader's position from the old one must not recover.
+func TestLocalRestartChangesEpoch(t *testing.T) {
+	before := appendN(t, newLocal(t, Config{}), "a", 3)
+	after := newLocal(t, Config{})
+	p := appendN(t, after, "a", 5)
+	if p.Epoch == before.Epoch {
+		t.Fatalf("restarted store reused epoch %q", p.Epoch)
+	}
+	if msgs, ok, _ := since(t, after, "a", before, 0); ok || len(msgs) != 0 {
+		t.Fatalf("position from before the restart recovered %v", offsets(msgs))
+	}
+}

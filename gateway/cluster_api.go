@@ -106,13 +106,14 @@ func (g *Gateway) PresenceCluster(ctx context.Context, topic string) (ClusterPre
 	if cl == nil {
 		return ClusterPresence{}, ErrNotAttached
 	}
-	local, err := g.Presence(ctx, topic) // validates topic
-	if err != nil {
-		return ClusterPresence{Presence: local}, err
+	if err := checkTopic(topic, g.cfg.MaxTopicLen); err != nil {
+		return ClusterPresence{Presence: Presence{Topic: topic, Users: []string{}}}, &PublishError{Reason: fmt.Sprintf("topic %q: %v", topic, err)}
 	}
 	got, gerr := cl.c.Gather(ctx, queryPresence, []byte(topic), cl.cfg.Nodes)
 	if gerr != nil || len(got.Replies) == 0 {
-		return ClusterPresence{Presence: local, Nodes: 1, Partial: true}, nil
+		// The broker is away (or nobody answered): this node alone.
+		local, err := g.Presence(ctx, topic)
+		return ClusterPresence{Presence: local, Nodes: 1, Partial: true}, err
 	}
 	out := ClusterPresence{Presence: Presence{Topic: topic}, Nodes: len(got.Replies)}
 	out.Partial = cl.cfg.Nodes > 0 && !got.Complete

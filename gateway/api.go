@@ -98,6 +98,10 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
 	if req.Topic != "" {
 		topics = append(topics, req.Topic)
 	}
+	if g.cluster != nil {
+		g.servePublishCluster(w, r, topics, req.Data)
+		return
+	}
 	n, err := g.Publish(r.Context(), topics, req.Data)
 	if err != nil {
 		status := http.StatusServiceUnavailable
@@ -116,6 +120,10 @@ func (g *Gateway) servePresence(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "missing ?topic=")
 		return
 	}
+	if g.cluster != nil {
+		g.servePresenceCluster(w, r, topic)
+		return
+	}
 	p, err := g.Presence(r.Context(), topic)
 	if err != nil {
 		status := http.StatusServiceUnavailable
@@ -128,7 +136,11 @@ func (g *Gateway) servePresence(w http.ResponseWriter, r *http.Request) {
 	apiJSON(w, http.StatusOK, p)
 }
 
-func (g *Gateway) serveStats(w http.ResponseWriter, _ *http.Request) {
+func (g *Gateway) serveStats(w http.ResponseWriter, r *http.Request) {
+	if g.cluster != nil {
+		g.serveStatsCluster(w, r)
+		return
+	}
 	st := apiStats{Hub: g.Stats()}
 	if g.srv != nil {
 		st.Stats = g.srv.Stats()

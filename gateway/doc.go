@@ -13,6 +13,14 @@
 // Gateway state per connection lives in those loop-owned maps, and only
 // while there is some: an idle connection costs the gateway nothing.
 //
+// A Gateway is a single node unless JoinCluster links it to other nodes
+// through a broker (package internal/broker, NATS): then the node holds
+// broker interest in exactly the topics it has local subscribers for,
+// every publish goes through the broker, and each node delivers what the
+// broker hands back (Receive) through the same per-loop path. The link is
+// the small Cluster interface, in cluster*.go; the rest of the package
+// only calls it at a topic's first and last subscriber and at publish.
+//
 // Tokens are HS256 JWTs (Claims) that name the user and the topics it may
 // subscribe and publish to. The Gateway serves its API as an
 // http.Handler (APIHandler) and runs no listener: the embedder mounts it.

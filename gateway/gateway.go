@@ -36,6 +36,7 @@ type Gateway struct {
 
 	reg       registry
 	publishes atomic.Uint64
+	cluster   *clusterLink // nil: a single node; set by JoinCluster before Serve
 }
 
 // Errors of a Gateway used out of order.

@@ -152,7 +152,9 @@ func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 		ts = &topicSubs{name: topic, subs: make(map[*server.Conn]struct{}, 1)}
 		sh.topics[topic] = ts
 		sh.topicsPeak = max(sh.topicsPeak, len(sh.topics))
-		sh.g.reg.add(topic)
+		if sh.g.reg.add(topic) {
+			sh.g.clusterInterest(topic)
+		}
 	}
 	ts.subs[c] = struct{}{}
 	ts.peak = max(ts.peak, len(ts.subs))
@@ -195,7 +197,9 @@ func (sh *shard) unsubscribe(c *server.Conn, s *session, i int) {
 	if len(ts.subs) == 0 {
 		delete(sh.topics, ts.name)
 		sh.topics = shrink(sh.topics, &sh.topicsPeak)
-		sh.g.reg.remove(ts.name)
+		if sh.g.reg.remove(ts.name) {
+			sh.g.clusterDisinterest(ts.name)
+		}
 	} else {
 		ts.subs = shrink(ts.subs, &ts.peak)
 	}
@@ -280,25 +284,31 @@ type registry struct {
 	peak int
 }
 
-func (r *registry) add(topic string) {
+// add counts one more loop holding topic and reports whether it is the
+// first, i.e. the node just gained its first subscriber of topic.
+func (r *registry) add(topic string) bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.m == nil {
 		r.m = make(map[string]int32)
 	}
 	r.m[topic]++
 	r.peak = max(r.peak, len(r.m))
-	r.mu.Unlock()
+	return r.m[topic] == 1
 }
 
-func (r *registry) remove(topic string) {
+// remove counts one loop fewer holding topic and reports whether it was
+// the last, i.e. the node just lost its last subscriber of topic.
+func (r *registry) remove(topic string) bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.m[topic] <= 1 {
 		delete(r.m, topic)
 		r.m = shrink(r.m, &r.peak)
-	} else {
-		r.m[topic]--
+		return true
 	}
-	r.mu.Unlock()
+	r.m[topic]--
+	return false
 }
 
 func (r *registry) len() int {

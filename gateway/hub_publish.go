@@ -50,29 +50,24 @@ func (g *Gateway) dispatch(j *job) error {
 	return first
 }
 
-// dispatchMessages validates data and topics, encodes one frame per
-// distinct topic and dispatches them as one job. done, when not nil,
-// becomes the job's completion channel. Any goroutine may call it,
-// including an event loop, since it does not wait.
-func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struct{}) (*job, error) {
-	if g.srv == nil {
-		return nil, ErrNotAttached
-	}
+// publishInput validates data and topics and returns the distinct
+// topics, in order, with data compacted.
+func (g *Gateway) publishInput(topics []string, data []byte) ([]string, []byte, error) {
 	if len(data) == 0 {
-		return nil, &PublishError{Reason: `missing "data"`}
+		return nil, nil, &PublishError{Reason: `missing "data"`}
 	}
 	compact, err := compactJSON(data)
 	if err != nil {
-		return nil, &PublishError{Reason: "data is not valid JSON: " + err.Error()}
+		return nil, nil, &PublishError{Reason: "data is not valid JSON: " + err.Error()}
 	}
-	frames := make([]topicFrame, 0, len(topics))
+	distinct := make([]string, 0, len(topics))
 	var seen map[string]bool // for long lists; short ones are scanned
 	if len(topics) > 16 {
 		seen = make(map[string]bool, len(topics))
 	}
 	for i, t := range topics {
 		if err := checkTopic(t, g.cfg.MaxTopicLen); err != nil {
-			return nil, &PublishError{Reason: fmt.Sprintf("topic %q: %v", t, err)}
+			return nil, nil, &PublishError{Reason: fmt.Sprintf("topic %q: %v", t, err)}
 		}
 		if seen != nil {
 			if seen[t] {
@@ -82,12 +77,36 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 		} else if contains(topics[:i], t) {
 			continue
 		}
-		frames = append(frames, topicFrame{topic: t, frame: encodeMessage(t, compact)})
+		distinct = append(distinct, t)
 	}
-	if len(frames) == 0 {
-		return nil, &PublishError{Reason: `no topic given: set "topic" or "topics"`}
+	if len(distinct) == 0 {
+		return nil, nil, &PublishError{Reason: `no topic given: set "topic" or "topics"`}
 	}
-	g.publishes.Add(uint64(len(frames)))
+	return distinct, compact, nil
+}
+
+// dispatchMessages validates data and topics, encodes one frame per
+// distinct topic and dispatches them as one job. done, when not nil,
+// becomes the job's completion channel. On a cluster node it hands the
+// messages to the broker instead and returns no job. Any goroutine may
+// call it, including an event loop, since it does not wait.
+func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struct{}) (*job, error) {
+	if g.srv == nil {
+		return nil, ErrNotAttached
+	}
+	distinct, compact, err := g.publishInput(topics, data)
+	if err != nil {
+		return nil, err
+	}
+	g.publishes.Add(uint64(len(distinct)))
+	if g.cluster != nil {
+		_, err := g.cluster.publish(g, distinct, compact)
+		return nil, err
+	}
+	frames := make([]topicFrame, len(distinct))
+	for i, t := range distinct {
+		frames[i] = topicFrame{topic: t, frame: encodeMessage(t, compact)}
+	}
 	j := &job{done: done, run: func(sh *shard) int {
 		n := 0
 		for _, f := range frames {
@@ -106,7 +125,14 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 // subscriber in that order. Any goroutine may call it except an event
 // loop, which it would wait for; it returns early, with the count so far,
 // when ctx ends or the server stops.
+//
+// On a cluster node (JoinCluster) it returns 0 and no error once the broker
+// has acknowledged the messages; see PublishCluster.
 func (g *Gateway) Publish(ctx context.Context, topics []string, data json.RawMessage) (int, error) {
+	if g.cluster != nil {
+		_, err := g.PublishCluster(ctx, topics, data)
+		return 0, err
+	}
 	done := make(chan struct{})
 	j, err := g.dispatchMessages(topics, data, done)
 	if j == nil {
@@ -126,6 +152,10 @@ func (g *Gateway) Publish(ctx context.Context, topics []string, data json.RawMes
 // runs on a loop and does not wait; when a loop's queue is full the event
 // is skipped there and counted as busy.
 func (g *Gateway) presenceEvent(kind, topic, user string) {
+	if g.cluster != nil {
+		g.cluster.event(g, kind, topic, user)
+		return
+	}
 	b, err := json.Marshal(&reply{Type: kind, Topic: topic, User: user})
 	if err != nil {
 		return

@@ -64,7 +64,7 @@ const (
 )
 
 // CauseBadAnswer is the publish error cause of a 2xx answer without a
-// readable {"delivered": N}.
+// readable {"delivered": N}, or a cluster node's {"accepted": true}.
 const CauseBadAnswer = "bad_answer"
 
 // publishTimeout bounds one publish request.
@@ -177,11 +177,20 @@ func (pb *publisher) post(ctx context.Context, body []byte) (delivered int64, ca
 	}
 	var a struct {
 		Delivered *int64 `json:"delivered"`
+		Accepted  bool   `json:"accepted"`
+		Cluster   bool   `json:"cluster"`
 	}
-	if json.Unmarshal(answer, &a) != nil || a.Delivered == nil {
+	switch {
+	case json.Unmarshal(answer, &a) != nil:
 		return 0, CauseBadAnswer, false
+	case a.Delivered != nil:
+		return *a.Delivered, "", false
+	case a.Cluster && a.Accepted:
+		// A cluster node answers once the broker has the message; each
+		// node counts its own deliveries, so there is nothing to add.
+		return 0, "", false
 	}
-	return *a.Delivered, "", false
+	return 0, CauseBadAnswer, false
 }
 
 func unwrapURL(err error) error {

@@ -127,6 +127,11 @@ type Config struct {
 	Routes map[string]Handler
 	// Logger receives the server's logs. Nil discards them.
 	Logger *zap.Logger
+	// ReusePort sets SO_REUSEPORT on the listener, so several processes
+	// (the workers of `myriad --workers`) listen on one address and the
+	// kernel spreads new connections over them. Off, a second listener on
+	// the address fails as "address in use".
+	ReusePort bool
 }
 
 // ErrNoRoutes is returned by New for a Config without routes.

@@ -126,7 +126,7 @@ func (s *Server) Serve() error {
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
-		gnet.WithReusePort(false),
+		gnet.WithReusePort(s.cfg.ReusePort),
 		// SO_REUSEADDR lets a restarted server bind while the previous
 		// one's connections sit in TIME_WAIT (the server closes first, so
 		// after a drain there are as many as it had clients). It does not

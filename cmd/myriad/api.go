@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/myriadws/myriad/internal/supervisor"
 )
 
 // apiServer is the HTTP listener of the gateway's publish and admin API.
@@ -21,12 +23,20 @@ type apiServer struct {
 	log *zap.Logger
 }
 
-// listenAPI binds addr for h; an empty addr runs no API (nil, nil).
-func listenAPI(addr string, h http.Handler, log *zap.Logger) (*apiServer, error) {
+// listenAPI binds addr for h; an empty addr runs no API (nil, nil). With
+// reusePort the listener shares addr with other processes' (the workers
+// of --workers).
+func listenAPI(addr string, reusePort bool, h http.Handler, log *zap.Logger) (*apiServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	listen := net.Listen
+	if reusePort {
+		listen = func(network, addr string) (net.Listener, error) {
+			return supervisor.Listen(context.Background(), network, addr)
+		}
+	}
+	ln, err := listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 	}

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/myriadws/myriad/internal/supervisor"
 	"github.com/myriadws/myriad/server"
 )
 
@@ -22,6 +25,7 @@ import (
 type options struct {
 	cfg       server.Config
 	gw        gatewayOptions
+	cl        clusterOptions
 	memory    time.Duration // --memory-release
 	multicore bool
 	logLevel  string
@@ -65,6 +69,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	addGatewayFlags(fs, &o.gw)
+	addClusterFlags(fs, &o.cl)
 	return fs
 }
 
@@ -127,21 +132,9 @@ func newLogger(o *options, stderr io.Writer) *zap.Logger {
 // serve runs the server until a signal drains it. The first signal starts
 // a graceful drain; a second one exits at once.
 func serve(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer, sigs <-chan os.Signal) int {
-	o, err := parseOptions(args, env, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "myriad: %v\n", err)
-		return 2
-	}
-	if o.version {
-		fmt.Fprintln(stdout, versionString())
-		return 0
-	}
-	if err := o.cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "myriad: invalid configuration: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-		return 2
+	o, worker, code := prepareOptions(args, env, stdout, stderr)
+	if o == nil {
+		return code
 	}
 	gw, routes, err := o.gw.build()
 	if err != nil {
@@ -152,7 +145,25 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	log := newLogger(o, stderr)
 	defer func() { _ = log.Sync() }()
 	o.cfg.Logger = log
+	if o.cl.workers != noWorkers {
+		return runSupervisor(ctx, o, args, stdout, stderr, sigs, log)
+	}
+	if worker != nil {
+		log = log.With(zap.Int("worker", worker.Index))
+		o.cfg.Logger = log
+		signal.Ignore(syscall.SIGHUP) // nothing to reload yet; it must not kill the worker
+	}
 	hostChecks(log, o.cfg)
+	bc, err := joinCluster(gw, o.cl, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	if bc != nil {
+		// Closed after the API stopped (defers run last first): a drain
+		// still takes publishes.
+		defer func() { _ = bc.Close() }()
+	}
 
 	srv, err := server.New(o.cfg)
 	if err == nil {
@@ -162,7 +173,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
-	api, err := listenAPI(o.gw.apiAddr, gw.APIHandler(), log)
+	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, gw.APIHandler(), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 1
@@ -188,6 +199,40 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	}
 	log.Info("myriad started", zap.String("version", versionString()), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
 	return waitAndDrain(ctx, srv, serveErr, sigs, log, o.cfg.DrainTimeout)
+}
+
+// prepareOptions reads the worker environment, flags and MYRIAD_*
+// variables and checks them. It returns nil options and the exit code
+// when the command ends here (help, version, a mistake).
+func prepareOptions(args []string, env func(string) (string, bool), stdout, stderr io.Writer) (*options, *supervisor.WorkerEnv, int) {
+	worker, err := workerEnv(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return nil, nil, 2
+	}
+	o, err := parseOptions(args, env, stderr)
+	if err == nil && worker != nil {
+		o.applyWorker(worker)
+	}
+	if err == nil {
+		err = o.validateCluster()
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, nil, 0
+	case err != nil:
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return nil, nil, 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, versionString())
+		return nil, nil, 0
+	}
+	if err := o.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "myriad: invalid configuration: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, nil, 2
+	}
+	return o, worker, 0
 }
 
 // waitAndDrain waits for the server to stop or for a signal, then drains

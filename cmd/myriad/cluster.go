@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+
+	"go.uber.org/zap"
+
+	"github.com/myriadws/myriad/gateway"
+	"github.com/myriadws/myriad/internal/broker"
+	"github.com/myriadws/myriad/internal/supervisor"
+)
+
+// noWorkers is the --workers value of a single process without a
+// supervisor, the default.
+const noWorkers = -1
+
+// clusterOptions are the flags that make the process a cluster node
+// (--broker) or a supervisor of worker nodes (--workers).
+type clusterOptions struct {
+	broker  string
+	nodes   int
+	workers int
+	// worker is set when the process is a supervisor's worker.
+	worker *supervisor.WorkerEnv
+}
+
+// addClusterFlags declares the cluster flags on fs, bound to c.
+func addClusterFlags(fs *flag.FlagSet, c *clusterOptions) {
+	fs.StringVar(&c.broker, "broker", "", "NATS URL(s), comma-separated: join a cluster of nodes sharing topics through this broker (empty: a single node)")
+	fs.IntVar(&c.nodes, "cluster-nodes", 0, "nodes in the cluster, so /stats and /presence answer once all did (0: unknown, wait the gather bound)")
+	fs.IntVar(&c.workers, "workers", noWorkers, "worker processes sharing --addr and --api-addr (SO_REUSEPORT) with an embedded NATS broker; 0: as many as --max-conns needs under the descriptor limit; -1: one process")
+}
+
+// workerEnv reads the supervisor's worker environment through env. It
+// returns nil, nil for a process that is not a worker.
+func workerEnv(env func(string) (string, bool)) (*supervisor.WorkerEnv, error) {
+	w, err := supervisor.ParseWorkerEnv(func(k string) string { v, _ := env(k); return v })
+	if errors.Is(err, supervisor.ErrNotWorker) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// applyWorker makes o a worker's options: the supervisor's addresses,
+// connection share and broker win over flags and MYRIAD_* variables
+// (which the worker inherits, MYRIAD_WORKERS included), the WebSocket
+// listener shares its port, and with several workers each runs on one
+// thread (see DESIGN.md: many workers on few cores).
+func (o *options) applyWorker(w *supervisor.WorkerEnv) {
+	o.cl.worker = w
+	o.cl.workers = noWorkers
+	o.cl.broker = w.Broker
+	o.cl.nodes = w.Count
+	o.cfg.Addr = w.Addr
+	o.cfg.ReusePort = true
+	o.cfg.MaxConns = w.MaxConns
+	o.gw.apiAddr = w.APIAddr
+	if w.Count > 1 {
+		runtime.GOMAXPROCS(1)
+	}
+}
+
+// validateCluster rejects flag combinations the command cannot run.
+func (o *options) validateCluster() error {
+	switch {
+	case o.cl.workers < noWorkers:
+		return fmt.Errorf("invalid --workers %d: want -1 (one process), 0 (automatic) or a count", o.cl.workers)
+	case o.cl.workers != noWorkers && o.cl.broker != "":
+		return errors.New("--workers runs its own embedded broker: leave --broker out")
+	case o.cl.nodes < 0:
+		return fmt.Errorf("invalid --cluster-nodes %d", o.cl.nodes)
+	}
+	return nil
+}
+
+// joinCluster connects gw to the broker of --broker; nil when there is
+// none. The client keeps reconnecting in the background, so a node may
+// start before its broker; its state changes are logged.
+func joinCluster(gw *gateway.Gateway, c clusterOptions, log *zap.Logger) (*broker.Client, error) {
+	if c.broker == "" {
+		return nil, nil
+	}
+	blog := log.Named("broker")
+	host, _ := os.Hostname()
+	bc, err := broker.Connect(broker.Config{
+		URL:     c.broker,
+		NodeID:  fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Deliver: gw.Receive,
+		OnState: func(s broker.State) { blog.Info("broker state", zap.Stringer("state", s)) },
+	}, blog)
+	if err != nil {
+		return nil, err
+	}
+	if err := gw.JoinCluster(bc, gateway.ClusterConfig{Nodes: c.nodes, Logger: blog}); err != nil {
+		_ = bc.Close()
+		return nil, err
+	}
+	blog.Info("cluster node", zap.String("node", bc.NodeID()), zap.String("broker", c.broker), zap.Stringer("state", bc.State()))
+	return bc, nil
+}

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/myriadws/myriad/internal/supervisor"
+)
+
+// TestMain lets the test binary stand in for the myriad binary: the
+// supervisor of `myriad --workers` starts its own executable, which under
+// go test is this binary, with the worker environment set. Such a process
+// runs the command's real main, not the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv(supervisor.EnvWorker) != "" {
+		main()
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/myriadws/myriad/internal/supervisor"
+)
+
+// runSupervisor is `myriad --workers N`: an embedded NATS broker and N
+// copies of this binary, each a cluster node listening on --addr and
+// --api-addr through SO_REUSEPORT, restarted when they die. args are
+// the command line, handed to every worker unchanged: the worker
+// environment overrides what must differ. SIGINT and SIGTERM drain every
+// worker (a second one makes them exit at once), SIGHUP is forwarded.
+// It returns the exit code.
+func runSupervisor(ctx context.Context, o *options, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, log *zap.Logger) int {
+	sup, err := supervisor.Start(supervisor.Config{
+		Workers:      o.cl.workers,
+		MaxConns:     o.cfg.MaxConns,
+		Addr:         o.cfg.Addr,
+		APIAddr:      o.gw.apiAddr,
+		Args:         args,
+		Stdout:       stdout,
+		Stderr:       stderr,
+		DrainTimeout: o.cfg.DrainTimeout,
+	}, log.Named("supervisor"))
+	if err != nil {
+		log.Error("supervisor failed to start", zap.Error(err))
+		return 1
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-sup.Done():
+			if err := sup.Wait(); err != nil {
+				log.Error("supervisor stopped", zap.Error(err))
+				return 1
+			}
+			log.Info("stopped")
+			return 0
+		case sig := <-sigs:
+			log.Info("signal received, draining every worker", zap.Stringer("signal", sig))
+			sup.Stop(sig)
+		case <-hup:
+			sup.Signal(syscall.SIGHUP)
+		case <-ctx.Done():
+			sup.Stop(syscall.SIGTERM)
+			ctx = context.Background()
+		}
+	}
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// clusterNode is one entry of /stats' cluster.per_node.
+type clusterNode struct {
+	Node     string `json:"node"`
+	Upgraded int64  `json:"upgraded"`
+}
+
+// pid is the process id at the end of the node id (host-pid).
+func (n clusterNode) pid() int {
+	p, _ := strconv.Atoi(n.Node[strings.LastIndexByte(n.Node, '-')+1:])
+	return p
+}
+
+// clusterStats fetches /stats from apiAddr and returns the per-node
+// entries, or an error while the workers are not all up.
+func clusterStats(apiAddr string) ([]clusterNode, error) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + apiAddr + "/stats")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Cluster struct {
+			Partial bool          `json:"partial"`
+			PerNode []clusterNode `json:"per_node"`
+		} `json:"cluster"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Cluster.Partial {
+		return nil, errors.New("partial answer")
+	}
+	return body.Cluster.PerNode, nil
+}
+
+// eventually polls cond until it holds, for at most 20 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// apiPublish posts data to topic on apiAddr's /publish.
+func apiPublish(t *testing.T, apiAddr, topic, data string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"topic":%q,"data":%s}`, topic, data)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Post("http://"+apiAddr+"/publish", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("publish: status %d", resp.StatusCode)
+	}
+}
+
+// subscriber reads a client's messages until "end" and reports its first.
+type subscriber struct {
+	c     *websocket.Conn
+	data  []string
+	first chan struct{}
+	err   error
+}
+
+func (s *subscriber) read(wg *sync.WaitGroup) {
+	defer wg.Done()
+	for {
+		_ = s.c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var m struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := s.c.ReadJSON(&m); err != nil {
+			s.err = err
+			return
+		}
+		if m.Type != "message" {
+			continue
+		}
+		if len(s.data) == 0 {
+			close(s.first)
+		}
+		s.data = append(s.data, string(m.Data))
+		if string(m.Data) == `"end"` {
+			return
+		}
+	}
+}
+
+// check verifies warm-up messages numbered without gaps or repeats, then
+// "hello" and "end" once each.
+func (s *subscriber) check() error {
+	if s.err != nil {
+		return s.err
+	}
+	n := len(s.data)
+	if n < 2 || s.data[n-2] != `"hello"` || s.data[n-1] != `"end"` {
+		return fmt.Errorf("got %v, want warm-ups, \"hello\", \"end\"", s.data)
+	}
+	for i := 1; i < n-2; i++ {
+		a, _ := strconv.Atoi(s.data[i-1])
+		b, _ := strconv.Atoi(s.data[i])
+		if b != a+1 {
+			return fmt.Errorf("warm-ups %v are not consecutive", s.data[:n-2])
+		}
+	}
+	return nil
+}
+
+// TestWorkersShareOnePort runs `myriad --workers 2`: clients on one port
+// land on both workers, a publish to the API reaches all of them once, a
+// worker killed with SIGKILL is restarted while the port keeps accepting,
+// and SIGTERM stops everything.
+func TestWorkersShareOnePort(t *testing.T) {
+	addr, apiAddr := freePort(t), freePort(t)
+	sigs := make(chan os.Signal, 2)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"--workers", "2", "--addr", addr, "--api-addr", apiAddr,
+			"--drain-timeout", "1s", "--log-level", "warn"}, envFrom(nil), &stdout, &stderr, sigs)
+	}()
+	defer func() {
+		select {
+		case <-done:
+		default:
+			sigs <- syscall.SIGKILL
+		}
+	}()
+	var nodes []clusterNode
+	eventually(t, "two workers answering /stats", func() bool {
+		var err error
+		nodes, err = clusterStats(apiAddr)
+		return err == nil && len(nodes) == 2
+	})
+
+	// Connect until both workers hold some clients.
+	var subs []*subscriber
+	var wg sync.WaitGroup
+	eventually(t, "clients on both workers", func() bool {
+		for range 4 {
+			c := dialRetry(t, "ws://"+addr+"/ws?topics=room")
+			s := &subscriber{c: c, first: make(chan struct{})}
+			t.Cleanup(func() { _ = c.Close() })
+			subs = append(subs, s)
+			wg.Add(1)
+			go s.read(&wg)
+		}
+		ns, err := clusterStats(apiAddr)
+		return err == nil && len(ns) == 2 && ns[0].Upgraded > 0 && ns[1].Upgraded > 0 && ns[0].Upgraded+ns[1].Upgraded == int64(len(subs))
+	})
+
+	// Warm up until every client's worker has its interest at the broker,
+	// then publish once.
+	k := 0
+	eventually(t, "every client receiving", func() bool {
+		apiPublish(t, apiAddr, "room", strconv.Itoa(k))
+		k++
+		for _, s := range subs {
+			select {
+			case <-s.first:
+			default:
+				return false
+			}
+		}
+		return true
+	})
+	apiPublish(t, apiAddr, "room", `"hello"`)
+	apiPublish(t, apiAddr, "room", `"end"`)
+	wg.Wait()
+	for i, s := range subs {
+		if err := s.check(); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+
+	killed := nodes[0].pid()
+	if err := syscall.Kill(killed, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill worker %d: %v", killed, err)
+	}
+	eventually(t, "the killed worker restarted", func() bool {
+		ns, err := clusterStats(apiAddr)
+		if err != nil || len(ns) != 2 || ns[0].pid() == killed || ns[1].pid() == killed {
+			return false
+		}
+		nodes = ns
+		return true
+	})
+	for range 8 {
+		c := dialRetry(t, "ws://"+addr+"/echo")
+		_ = c.Close()
+	}
+
+	sigs <- syscall.SIGTERM
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d, want 0; stderr: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("supervisor did not exit after SIGTERM")
+	}
+	for _, n := range nodes {
+		if err := syscall.Kill(n.pid(), 0); !errors.Is(err, syscall.ESRCH) {
+			t.Fatalf("worker %d still exists after the supervisor exited: %v", n.pid(), err)
+		}
+	}
+}
+
+// TestClusterFlagErrors checks the cluster flags and worker environment
+// the command refuses.
+func TestClusterFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		stderr string
+	}{
+		{"workers below -1", []string{"--workers", "-2"}, nil, "invalid --workers"},
+		{"workers with an external broker", []string{"--workers", "2", "--broker", "nats://127.0.0.1:1"}, nil, "leave --broker out"},
+		{"negative cluster size", []string{"--broker", "nats://127.0.0.1:1", "--cluster-nodes", "-1"}, nil, "cluster-nodes"},
+		{"bad worker index", nil, map[string]string{"MYRIAD_WORKER": "x"}, "MYRIAD_WORKER"},
+		{"worker without broker", nil, map[string]string{"MYRIAD_WORKER": "0", "MYRIAD_WORKERS": "1", "MYRIAD_MAX_CONNS": "0", "MYRIAD_ADDR": "127.0.0.1:0"}, "MYRIAD_BROKER"},
+		{"broker URL that is not one", []string{"--addr", "127.0.0.1:0", "--api-addr", "", "--broker", "http://[::1"}, nil, "broker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			if code := run(context.Background(), tc.args, envFrom(tc.env), &stdout, &stderr, nil); code != 2 {
+				t.Fatalf("exit code %d, want 2; stderr: %s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.stderr) {
+				t.Fatalf("stderr %q does not mention %q", stderr.String(), tc.stderr)
+			}
+		})
+	}
+}

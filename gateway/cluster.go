@@ -1,0 +1,248 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/myriadws/myriad/internal/broker"
+	"github.com/myriadws/myriad/server"
+)
+
+// Cluster is a gateway node's link to the other nodes: the methods of
+// *broker.Client the gateway uses. The gateway calls Interest when the
+// node gains its first subscriber of a topic (over all its loops),
+// Disinterest when it loses the last, and Publish for every message; it
+// delivers to its own subscribers only what the broker hands back to
+// Receive. Implementations must allow calls from any goroutine.
+type Cluster interface {
+	NodeID() string
+	State() broker.State
+	Interest(topic string) error
+	Disinterest(topic string) error
+	Publish(topic string, payload []byte, header nats.Header) error
+	Flush(timeout time.Duration) error
+	Respond(kind string, fn func(req []byte) []byte) (stop func() error, err error)
+	Gather(ctx context.Context, kind string, req []byte, expect int) (broker.Gathered, error)
+	Stats() broker.Stats
+}
+
+// Headers the gateway adds to what it publishes on the broker.
+const (
+	// headerLocal marks a message its publisher already delivered to its
+	// own subscribers because the broker was away; the publisher skips it
+	// when the broker hands it back after the reconnect.
+	headerLocal = "Myriad-Local"
+	// headerKind is "join" or "leave" for presence events; absent for a
+	// published message.
+	headerKind = "Myriad-Kind"
+	headerUser = "Myriad-User"
+)
+
+// DefaultFlushTimeout bounds the wait for the broker's acknowledgement of
+// an API publish.
+const DefaultFlushTimeout = 5 * time.Second
+
+// ErrBrokerUnavailable is returned by a cluster publish the broker could
+// not take (it is away and its reconnect buffer is full or disabled): the
+// message reached this node's subscribers only.
+var ErrBrokerUnavailable = errors.New("gateway: broker unavailable: delivered on this node only")
+
+// ClusterConfig configures a node's part in a cluster. The zero value
+// works.
+type ClusterConfig struct {
+	// Nodes is how many nodes answer a cluster-wide /stats or /presence;
+	// with it known the answer comes as soon as all did. 0: unknown, so
+	// every such query waits the broker's whole gather bound.
+	Nodes int
+	// FlushTimeout bounds the wait for the broker's acknowledgement of an
+	// API publish; 0 means DefaultFlushTimeout.
+	FlushTimeout time.Duration
+	// Logger receives the link's warnings; nil discards them.
+	Logger *zap.Logger
+}
+
+// clusterLink is a Gateway's cluster state: the broker link and its
+// counters. Set once by JoinCluster, read-only afterwards (counters
+// aside).
+type clusterLink struct {
+	c     Cluster
+	cfg   ClusterConfig
+	log   *zap.Logger
+	stops []func() error
+
+	received      atomic.Uint64 // messages and events from the broker dispatched to the loops
+	ownSkipped    atomic.Uint64 // own messages handed back that were delivered locally already
+	rejected      atomic.Uint64 // broker messages with a bad topic, kind or payload
+	localFirst    atomic.Uint64 // delivered locally at once because the broker was away
+	unsent        atomic.Uint64 // messages the broker could not take: this node only
+	interestError atomic.Uint64 // Interest or Disinterest calls that failed
+}
+
+// JoinCluster makes g a cluster node on c: from now on a publish goes to
+// the broker and g delivers what c hands to Receive (set Receive as c's
+// delivery callback), and g answers the cluster's /stats and /presence
+// queries. Call it once, before the server serves, not concurrently with
+// anything else on g. Without it g is a single node, with no broker and
+// no extra hop.
+func (g *Gateway) JoinCluster(c Cluster, cfg ClusterConfig) error {
+	if g.cluster != nil {
+		return errors.New("gateway: already in a cluster")
+	}
+	if cfg.FlushTimeout <= 0 {
+		cfg.FlushTimeout = DefaultFlushTimeout
+	}
+	cl := &clusterLink{c: c, cfg: cfg, log: cfg.Logger}
+	if cl.log == nil {
+		cl.log = zap.NewNop()
+	}
+	for kind, fn := range map[string]func([]byte) []byte{queryPresence: g.answerPresence, queryStats: g.answerStats} {
+		stop, err := c.Respond(kind, fn)
+		if err != nil {
+			for _, s := range cl.stops {
+				_ = s()
+			}
+			return err
+		}
+		cl.stops = append(cl.stops, stop)
+	}
+	g.cluster = cl
+	return nil
+}
+
+// clusterInterest follows the node's first subscriber of topic. It runs
+// on the loop that subscribed, outside the registry's lock: the broker
+// counts references, so an Interest and a Disinterest of two loops may
+// reach it in either order.
+func (g *Gateway) clusterInterest(topic string) {
+	if cl := g.cluster; cl != nil {
+		if err := cl.c.Interest(topic); err != nil {
+			cl.interestError.Add(1)
+			cl.log.Warn("broker interest failed", zap.String("topic", topic), zap.Error(err))
+		}
+	}
+}
+
+// clusterDisinterest follows the node's last subscriber of topic leaving.
+func (g *Gateway) clusterDisinterest(topic string) {
+	if cl := g.cluster; cl != nil {
+		if err := cl.c.Disinterest(topic); err != nil && !errors.Is(err, broker.ErrClosed) {
+			cl.interestError.Add(1)
+			cl.log.Warn("broker disinterest failed", zap.String("topic", topic), zap.Error(err))
+		}
+	}
+}
+
+// sendResult is what a cluster publish did with its messages.
+type sendResult struct {
+	sent, buffered, unsent int
+}
+
+// publish hands one message per topic to the broker. While the broker is
+// connected that is all: every node, this one included, delivers what
+// the broker hands back. While it is away, the node delivers to its own
+// subscribers at once (a broker outage never stops local delivery) and
+// the message, marked as delivered here, waits in the reconnect buffer
+// for the other nodes, or is counted unsent when the buffer cannot take
+// it. Any goroutine may call it, including an event loop.
+func (cl *clusterLink) publish(g *Gateway, topics []string, compact []byte) (sendResult, error) {
+	var res sendResult
+	for _, t := range topics {
+		cl.send(g, t, compact, nats.Header{}, func() *server.PreparedFrame { return encodeMessage(t, compact) }, &res)
+	}
+	if res.unsent > 0 {
+		return res, ErrBrokerUnavailable
+	}
+	return res, nil
+}
+
+// event carries a join or leave event to the topic's subscribers on every
+// node, the same way as a message.
+func (cl *clusterLink) event(g *Gateway, kind, topic, user string) {
+	h := nats.Header{}
+	h.Set(headerKind, kind)
+	if user != "" {
+		h.Set(headerUser, user)
+	}
+	var res sendResult
+	cl.send(g, topic, nil, h, func() *server.PreparedFrame { return eventFrame(kind, topic, user) }, &res)
+}
+
+// send publishes one message of topic and records the outcome in res.
+func (cl *clusterLink) send(g *Gateway, topic string, payload []byte, h nats.Header, frame func() *server.PreparedFrame, res *sendResult) {
+	if cl.c.State() != broker.StateConnected {
+		fr := frame()
+		_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
+		cl.localFirst.Add(1)
+		h.Set(headerLocal, "1")
+	}
+	err := cl.c.Publish(topic, payload, h)
+	switch {
+	case err != nil:
+		res.unsent++
+		cl.unsent.Add(1)
+		if h.Get(headerLocal) == "" {
+			// The state flipped between the check and the publish: the
+			// message never left, so deliver it here at least.
+			fr := frame()
+			_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
+			cl.localFirst.Add(1)
+		}
+	case h.Get(headerLocal) != "":
+		res.buffered++
+	default:
+		res.sent++
+	}
+}
+
+// eventFrame prepares a join or leave event.
+func eventFrame(kind, topic, user string) *server.PreparedFrame {
+	b, _ := json.Marshal(&reply{Type: kind, Topic: topic, User: user})
+	return server.Prepare(ws.OpText, b)
+}
+
+// Receive delivers a message from the broker to this node's subscribers
+// of its topic: encoded once, posted to each loop once. Set it as the
+// broker client's delivery callback (broker.Config.Deliver). It runs on
+// the topic's broker goroutine, so one topic's messages are dispatched in
+// the broker's order; it does not wait for the loops. Messages with a
+// topic, kind or payload a gateway would not publish are counted and
+// dropped: the broker is shared, and a stray publisher must not reach
+// clients with malformed frames.
+func (g *Gateway) Receive(m broker.Message) {
+	cl := g.cluster
+	if cl == nil || g.srv == nil {
+		return
+	}
+	if m.Local && m.Header.Get(headerLocal) != "" {
+		cl.ownSkipped.Add(1)
+		return
+	}
+	if checkTopic(m.Topic, g.cfg.MaxTopicLen) != nil {
+		cl.rejected.Add(1)
+		return
+	}
+	var fr *server.PreparedFrame
+	switch kind := m.Header.Get(headerKind); kind {
+	case "":
+		if !json.Valid(m.Payload) {
+			cl.rejected.Add(1)
+			return
+		}
+		fr = encodeMessage(m.Topic, m.Payload)
+	case "join", "leave":
+		fr = eventFrame(kind, m.Topic, m.Header.Get(headerUser))
+	default:
+		cl.rejected.Add(1)
+		return
+	}
+	cl.received.Add(1)
+	topic := m.Topic
+	_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
+}

@@ -188,7 +188,7 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	if c.Loops < 0 || c.Loops > 256 {
-		errs = append(errs, fmt.Errorf("loops must be between 1 and 256, got %d", c.Loops))
+		errs = append(errs, fmt.Errorf("loops must be 0 (the default: one per CPU) or between 1 and 256, got %d", c.Loops))
 	}
 	if c.MaxConns < 0 {
 		errs = append(errs, fmt.Errorf("max-conns must not be negative, got %d", c.MaxConns))

@@ -125,6 +125,10 @@ type Config struct {
 	// the entries only, so that flags can be validated before the
 	// applications are built.
 	Routes map[string]Handler
+	// Pages maps request paths to static responses for plain HTTP GET and
+	// HEAD (see Page), such as a demo page beside the WebSocket
+	// endpoints. Optional; a path may not be both a route and a page.
+	Pages map[string]Page
 	// Logger receives the server's logs. Nil discards them.
 	Logger *zap.Logger
 }
@@ -237,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Routes) > 255 {
 		errs = append(errs, fmt.Errorf("at most 255 routes, got %d", len(c.Routes)))
+	}
+	for path, p := range c.Pages {
+		errs = append(errs, validatePage(path, p, c.Routes)...)
 	}
 	for path, h := range c.Routes {
 		if !strings.HasPrefix(path, "/") {

@@ -25,7 +25,8 @@ type Server struct {
 
 	routes     []route
 	routeIndex map[string]uint8
-	origins    []originPattern // Config.AllowedOrigins parsed; nil allows all
+	pages      map[string]*pageResponse // Config.Pages, rendered
+	origins    []originPattern          // Config.AllowedOrigins parsed; nil allows all
 
 	loops   []*loop
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
@@ -77,6 +78,10 @@ func New(cfg Config) (*Server, error) {
 	for i, p := range paths {
 		s.routes = append(s.routes, route{path: p, h: cfg.Routes[p]})
 		s.routeIndex[p] = uint8(i)
+	}
+	s.pages = make(map[string]*pageResponse, len(cfg.Pages))
+	for path, p := range cfg.Pages {
+		s.pages[path] = renderPage(p)
 	}
 	for _, o := range cfg.AllowedOrigins {
 		p, _ := parseOriginPattern(o) // checked by Validate

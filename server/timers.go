@@ -36,6 +36,8 @@ func (l *loop) expire(c *Conn, now int64) {
 	}
 	e := elapsed(c, now)
 	switch c.state {
+	case statePage:
+		l.kill(c) // CloseTimeout after a page: the client is not reading it
 	case stateHandshake:
 		if e >= s.handshakeMs {
 			l.stats.handshakeTimeouts.Add(1)

@@ -27,6 +27,7 @@ type options struct {
 	logLevel  string
 	logFormat string
 	version   bool
+	demo      bool // --demo
 }
 
 // newFlagSet declares every server flag on a fresh FlagSet bound to o.
@@ -64,6 +65,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.demo, "demo", true, "serve a chat demo page at "+demoPath+" on the WebSocket port (false: none)")
 	addGatewayFlags(fs, &o.gw)
 	explainForms(fs)
 	return fs
@@ -161,6 +163,12 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		return 2
 	}
 	o.cfg.Routes = routes
+	if o.demo {
+		if o.cfg.Pages, err = demoPages(); err != nil {
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
+			return 1
+		}
+	}
 	log := newLogger(o, stderr)
 	defer func() { _ = log.Sync() }()
 	o.cfg.Logger = log
@@ -199,6 +207,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	case <-srv.Ready():
 	}
 	log.Info("myriad started", zap.String("version", versionString()), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
+	if o.demo {
+		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
+	}
 	return waitAndDrain(ctx, srv, serveErr, sigs, log, o.cfg.DrainTimeout)
 }
 

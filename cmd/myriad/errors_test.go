@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -141,6 +142,45 @@ func TestVersion(t *testing.T) {
 			}
 			if out := stdout.String(); !strings.HasPrefix(out, tc.want) || !strings.Contains(out, "go1.") {
 				t.Fatalf("version %q, want it to start with %q and name the Go release", out, tc.want)
+			}
+		})
+	}
+}
+
+// TestAPIErrorText runs the command with an API key and reads a refused
+// request's answer as bytes: "Bearer <key>" reads as written, not
+// HTML-escaped.
+func TestAPIErrorText(t *testing.T) {
+	addr, apiAddr := freePort(t), freePort(t)
+	sigs := make(chan os.Signal, 1)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"--addr", addr, "--api-addr", apiAddr, "--api-key", "k3y", "--drain-timeout", "1s", "--log-level", "warn"},
+			envFrom(nil), &stdout, &stderr, sigs)
+	}()
+	defer func() {
+		sigs <- syscall.SIGTERM
+		<-done
+	}()
+	dialRetry(t, "ws://"+addr+"/echo").Close()
+	cases := []struct {
+		name, method, path string
+	}{
+		{"publish without key", "POST", "/publish"},
+		{"stats without key", "GET", "/stats"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, "http://"+apiAddr+tc.path, strings.NewReader(`{"topic":"t","data":1}`))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), "Bearer <key>") {
+				t.Fatalf("%d %q, want 401 saying Bearer <key>", resp.StatusCode, b)
 			}
 		})
 	}

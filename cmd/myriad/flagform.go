@@ -3,55 +3,58 @@ package main
 import (
 	"flag"
 	"fmt"
+	"regexp"
 	"time"
 )
 
-// formValue wraps a flag's own Value so that a value it refuses is
-// explained: the flag package alone says only "parse error", which names
-// neither what was wrong nor what would do. The flag package (and, for
-// MYRIAD_* variables, parseOptions) adds the flag or variable name and the
-// value to the message.
-type formValue struct {
-	flag.Getter
-	form string
-}
-
-// Set parses s with the wrapped Value, replacing its error with the
-// expected form.
-func (v formValue) Set(s string) error {
-	if err := v.Getter.Set(s); err != nil {
-		return fmt.Errorf("want %s", v.form)
+// formOf names the form a value of flag f takes, for the flag package's
+// own types, whose errors say only "parse error" or "value out of range"
+// and so name neither what was wrong nor what would do. Flags with their
+// own Value types (sizes, lists) explain themselves and get "".
+func formOf(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
 	}
-	return nil
+	switch g.Get().(type) {
+	case time.Duration:
+		return "a duration with a unit, such as 30s, 1m30s or 500ms"
+	case int, int64:
+		return "a whole number, such as 1000"
+	case uint, uint64:
+		return "a whole number of 0 or more, such as 1000"
+	case float64:
+		return "a number, such as 0.5"
+	case bool:
+		return "true or false"
+	}
+	return ""
 }
 
-// boolFormValue is formValue for a boolean flag, which the flag package
-// lets stand alone (--compression) only when its Value says IsBoolFlag.
-type boolFormValue struct{ formValue }
+// explainValue returns the reason to give for a value that flag f's Set
+// refused: the expected form instead of the flag package's bare error.
+func explainValue(f *flag.Flag, err error) string {
+	if form := formOf(f); form != "" {
+		return "want " + form
+	}
+	return err.Error()
+}
 
-// IsBoolFlag lets the flag be given without a value.
-func (boolFormValue) IsBoolFlag() bool { return true }
-
-// explainForms wraps every flag of fs whose standard Value gives no reason
-// for refusing a value. Flags with their own Value types (sizes, lists)
-// explain themselves already and are left alone.
-func explainForms(fs *flag.FlagSet) {
-	fs.VisitAll(func(f *flag.Flag) {
-		g, ok := f.Value.(flag.Getter)
-		if !ok {
-			return
+// explainParseError rewrites an error of fs.Parse about a refused value
+// ("invalid value "30" for flag -ping-interval: parse error") to give the
+// expected form, and spells flags as the documentation does (--loops).
+// The flag package's messages are its documented output; anything that
+// does not match is passed on with only the dashes changed.
+func explainParseError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	re := regexp.MustCompile(`^(invalid (?:boolean )?value ".*" for) (?:flag )?-([^:\s]+): (.*)$`)
+	if m := re.FindStringSubmatch(msg); m != nil {
+		if f := fs.Lookup(m[2]); f != nil {
+			return fmt.Errorf("%s --%s: %s", m[1], m[2], explainValue(f, fmt.Errorf("%s", m[3])))
 		}
-		switch g.Get().(type) {
-		case time.Duration:
-			f.Value = formValue{g, "a duration with a unit, such as 30s, 1m30s or 500ms"}
-		case int, int64:
-			f.Value = formValue{g, "a whole number, such as 1000"}
-		case uint, uint64:
-			f.Value = formValue{g, "a whole number of 0 or more, such as 1000"}
-		case float64:
-			f.Value = formValue{g, "a number, such as 0.5"}
-		case bool:
-			f.Value = boolFormValue{formValue{g, "true or false"}}
-		}
-	})
+	}
+	if m := regexp.MustCompile(`^flag provided but not defined: -+(.*)$`).FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("unknown flag --%s", m[1])
+	}
+	return err
 }

@@ -67,7 +67,6 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.demo, "demo", true, "serve a chat demo page at "+demoPath+" on the WebSocket port (false: none)")
 	addGatewayFlags(fs, &o.gw)
-	explainForms(fs)
 	return fs
 }
 
@@ -80,7 +79,7 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 		name := "MYRIAD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := env(name); ok && envErr == nil {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("invalid value %q for %s (--%s): %v", v, name, f.Name, err)
+				envErr = fmt.Errorf("invalid value %q for %s (--%s): %s", v, name, f.Name, explainValue(f, err))
 			}
 		}
 	})
@@ -96,9 +95,7 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
-		// Spell flags as the documentation does: --loops, not -loops.
-		dashes := strings.NewReplacer(" for flag -", " for --", " for -", " for --", "defined: -", "defined: --")
-		return nil, fmt.Errorf("%s (see myriad -h)", dashes.Replace(err.Error()))
+		return nil, fmt.Errorf("%v (see myriad -h)", explainParseError(fs, err))
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see myriad -h)", fs.Arg(0))

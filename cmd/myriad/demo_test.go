@@ -65,6 +65,7 @@ type demoState struct {
 	Connected  bool     `json:"connected"`
 	CanPublish bool     `json:"canPublish"`
 	Present    []string `json:"present"`
+	Note       string   `json:"note"`
 	Messages   []struct {
 		Name string `json:"name"`
 		Text string `json:"text"`
@@ -162,5 +163,36 @@ func TestDemoPage(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), fmt.Sprintf(`"url":"%s"`, base)) {
 		t.Errorf("start-up log does not give the demo URL %s:\n%s", base, stderr.String())
+	}
+}
+
+// TestDemoPageReadOnly opens the demo on a server that does not let
+// clients without a token publish: the page still connects and listens,
+// and says what would let it chat.
+func TestDemoPageReadOnly(t *testing.T) {
+	needChromium(t)
+	addr := freePort(t)
+	sigs := make(chan os.Signal, 1)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"--addr", addr, "--api-addr=", "--drain-timeout", "2s", "--log-level", "warn"},
+			envFrom(nil), &stdout, &stderr, sigs)
+	}()
+	t.Cleanup(func() {
+		sigs <- syscall.SIGTERM
+		<-done
+	})
+	dialRetry(t, "ws://"+addr+"/echo").Close()
+	tab, cancel := chromedp.NewContext(startBrowser(t))
+	defer cancel()
+	if err := chromedp.Run(tab, chromedp.Navigate("http://"+addr+demoPath+"/")); err != nil {
+		t.Fatalf("open the demo: %v", err)
+	}
+	st := pageState(t, tab, "the page to find it may not publish", func(st demoState) bool {
+		return st.Connected && !st.CanPublish && st.Note != ""
+	})
+	if !strings.Contains(st.Note, "--client-publish") || !strings.Contains(st.Note, "pub_topics") {
+		t.Fatalf("note %q does not say what allows publishing", st.Note)
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,5 +95,23 @@ func TestAPIDelivered(t *testing.T) {
 				t.Fatalf("%d %v, want delivered %v", status, body, tc.delivered)
 			}
 		})
+	}
+}
+
+// TestAPIErrorsAreNotHTMLEscaped reads an error answer as bytes: the JSON
+// says "Bearer <key>", not "Bearer \u003ckey\u003e".
+func TestAPIErrorsAreNotHTMLEscaped(t *testing.T) {
+	_, g := startGateway(t, server.Config{}, Config{APIKey: "sekrit-key-42"})
+	resp, err := http.Post(apiURL(t, g)+"/publish", "application/json", strings.NewReader(`{"topic":"t","data":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), "Bearer <key>") || strings.Contains(string(b), `\u003c`) {
+		t.Fatalf("%d %q, want 401 saying Bearer <key> unescaped", resp.StatusCode, b)
+	}
+	if resp.ContentLength != int64(len(b)) {
+		t.Fatalf("Content-Length %d, body %d bytes", resp.ContentLength, len(b))
 	}
 }

@@ -145,7 +145,7 @@ func TestGatewayClaimsGovernTopics(t *testing.T) {
 		{"subscribe allowed", map[string]any{"type": "subscribe", "topics": []string{"chat.x", "news"}}, ""},
 		{"subscribe refused", map[string]any{"type": "subscribe", "topics": []string{"chat.x", "other"}}, `not allowed to subscribe to "other"`},
 		{"publish allowed", map[string]any{"type": "publish", "topic": "chat.room1", "data": "hi", "ref": 1}, ""},
-		{"publish refused", map[string]any{"type": "publish", "topic": "news", "data": "hi"}, `not allowed to publish to "news"`},
+		{"publish refused", map[string]any{"type": "publish", "topic": "news", "data": "hi"}, `not allowed to publish to "news": the token's pub_topics claim does not allow it`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

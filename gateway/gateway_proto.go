@@ -159,7 +159,7 @@ func (g *Gateway) onPublish(sh *shard, c *server.Conn, m *clientMsg) error {
 	}
 	for _, t := range topics {
 		if !gr.canPub(t, g.cfg.ClientPublish) {
-			return fmt.Errorf("not allowed to publish to %q", t)
+			return pubRefused(gr, t)
 		}
 	}
 	if len(m.Data) == 0 {
@@ -172,6 +172,17 @@ func (g *Gateway) onPublish(sh *shard, c *server.Conn, m *clientMsg) error {
 		g.reply(sh, c, &reply{Type: "published", Topics: topics, Ref: m.Ref})
 	}
 	return nil
+}
+
+// pubRefused explains a refused publish with what would allow it: a
+// client without a token needs the server to let anonymous clients
+// publish (Config.ClientPublish, the command's --client-publish); a token
+// holder needs the topic in its pub_topics claim.
+func pubRefused(gr *grant, topic string) error {
+	if gr == nil {
+		return fmt.Errorf("not allowed to publish to %q: clients without a token may publish only when the server runs with --client-publish; or connect with a token whose pub_topics claim allows the topic", topic)
+	}
+	return fmt.Errorf("not allowed to publish to %q: the token's pub_topics claim does not allow it", topic)
 }
 
 // fail answers a bad request with an error reply and closes the

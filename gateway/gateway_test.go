@@ -204,7 +204,7 @@ func TestGatewayClientErrors(t *testing.T) {
 		{name: "wildcard is not a topic", msg: map[string]any{"type": "subscribe", "topic": "a*"}, wantErr: "only letters"},
 		{name: "too long", msg: map[string]any{"type": "subscribe", "topic": long}, wantErr: "longer than"},
 		{name: "too many topics", msg: map[string]any{"type": "subscribe", "topics": many}, wantErr: "at most 4 topics"},
-		{name: "publish not allowed", msg: map[string]any{"type": "publish", "topic": "a", "data": 1, "ref": 4}, wantErr: "not allowed to publish", wantRef: "4"},
+		{name: "publish not allowed", msg: map[string]any{"type": "publish", "topic": "a", "data": 1, "ref": 4}, wantErr: `not allowed to publish to "a": clients without a token may publish only when the server runs with --client-publish; or connect with a token whose pub_topics claim allows`, wantRef: "4"},
 		{name: "oversized", raw: `{"type":"ping","pad":"` + strings.Repeat("p", 600) + `"}`, wantErr: "larger than 512 bytes"},
 	}
 	srv, g := startGateway(t, server.Config{}, Config{MaxTopicsPerConn: 4, MaxClientMessage: 512, MaxClientErrors: 100})

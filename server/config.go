@@ -125,6 +125,10 @@ type Config struct {
 	// the entries only, so that flags can be validated before the
 	// applications are built.
 	Routes map[string]Handler
+	// Pages maps request paths to static responses for plain HTTP GET and
+	// HEAD (see Page), such as a demo page beside the WebSocket
+	// endpoints. Optional; a path may not be both a route and a page.
+	Pages map[string]Page
 	// Logger receives the server's logs. Nil discards them.
 	Logger *zap.Logger
 	// ReusePort sets SO_REUSEPORT on the listener, so several processes
@@ -193,7 +197,7 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	if c.Loops < 0 || c.Loops > 256 {
-		errs = append(errs, fmt.Errorf("loops must be between 1 and 256, got %d", c.Loops))
+		errs = append(errs, fmt.Errorf("loops must be 0 (the default: one per CPU) or between 1 and 256, got %d", c.Loops))
 	}
 	if c.MaxConns < 0 {
 		errs = append(errs, fmt.Errorf("max-conns must not be negative, got %d", c.MaxConns))
@@ -242,6 +246,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Routes) > 255 {
 		errs = append(errs, fmt.Errorf("at most 255 routes, got %d", len(c.Routes)))
+	}
+	for path, p := range c.Pages {
+		errs = append(errs, validatePage(path, p, c.Routes)...)
 	}
 	for path, h := range c.Routes {
 		if !strings.HasPrefix(path, "/") {

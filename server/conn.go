@@ -39,6 +39,7 @@ const (
 	stateOpen                       // upgraded
 	stateClosing                    // close frame sent, waiting for the peer's
 	stateClosed                     // OnClose ran
+	statePage                       // a Page was answered; waiting for it to be sent
 )
 
 type connFlags uint8

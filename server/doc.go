@@ -37,6 +37,11 @@
 //     loop writes to its connections with Conn.SendPrepared, choosing
 //     what happens to a slow consumer (SlowClose or SlowDrop);
 //     Conn.Buffered tells how far behind a connection is.
+//   - Static pages: Config.Pages answers a plain GET or HEAD of a path
+//     (a demo or status page beside the WebSocket endpoints) with a
+//     Page rendered once and written from memory by the event loop.
+//   - Shutdown: Drain sends every connection Close 1001 and reports in a
+//     DrainReport whether all closed or the timeout ran out.
 //
 // permessage-deflate (RFC 7692) is negotiated per connection when
 // Config.Compression is on, always with no context takeover in both

@@ -13,15 +13,15 @@ import (
 
 // drainResult is what Drain returned.
 type drainResult struct {
-	left int64
-	err  error
+	DrainReport
+	err error
 }
 
 func startDrain(srv *Server) <-chan drainResult {
 	ch := make(chan drainResult, 1)
 	go func() {
-		left, err := srv.Drain(context.Background())
-		ch <- drainResult{left, err}
+		rep, err := srv.Drain(context.Background())
+		ch <- drainResult{rep, err}
 	}()
 	return ch
 }
@@ -80,7 +80,7 @@ func TestDrain(t *testing.T) {
 	}
 	pending.expectStatus(http.StatusServiceUnavailable)
 	r := awaitDrain(t, srv, done)
-	t.Logf("Drain left %d connections; stats %+v", r.left, srv.Stats())
+	t.Logf("Drain left %d connections; stats %+v", r.Left, srv.Stats())
 }
 
 // TestDrainSilentClients drains clients that never answer the close frame:
@@ -100,7 +100,7 @@ func TestDrainSilentClients(t *testing.T) {
 }
 
 // TestDrainRefusesUpgrades starts a drain that cannot finish while a
-// client stays connected (its close frame is not due for many seconds),
+// client stays connected (it never answers its close frame),
 // checks that a new upgrade is refused with 503, and lets the drain finish
 // by disconnecting the client.
 func TestDrainRefusesUpgrades(t *testing.T) {
@@ -117,8 +117,8 @@ func TestDrainRefusesUpgrades(t *testing.T) {
 	}
 
 	_ = held.conn.Close()
-	if r := awaitDrain(t, srv, done); r.left != 0 {
-		t.Fatalf("Drain left %d connections, want 0", r.left)
+	if r := awaitDrain(t, srv, done); r.Left != 0 {
+		t.Fatalf("Drain left %d connections, want 0", r.Left)
 	}
 }
 
@@ -135,4 +135,75 @@ func TestDrainWithoutKeepalive(t *testing.T) {
 		c.expectClose(ws.StatusGoingAway)
 	}
 	awaitDrain(t, srv, done)
+}
+
+// TestDrainFewConnectionsFinishesAtOnce drains one connection under a long
+// DrainTimeout: its Close 1001 goes out at once instead of at the end of
+// the spread, and the drain ends because the connection closed, not
+// because the timeout ran out.
+func TestDrainFewConnectionsFinishesAtOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		clients int
+	}{
+		{"one connection", 1},
+		{"a full burst", drainBurst},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServer(t, Config{DrainTimeout: 10 * time.Second, CloseTimeout: 10 * time.Second})
+			codes := make(chan int, tc.clients)
+			for range tc.clients {
+				c := dialGorilla(t, srv, nil)
+				go func() {
+					_, _, err := c.ReadMessage()
+					var ce *gorilla.CloseError
+					if errors.As(err, &ce) {
+						codes <- ce.Code
+					} else {
+						codes <- -1
+					}
+				}()
+			}
+			waitFor(t, "all connections to be accepted", ioTimeout, func() bool { return srv.Stats().Open == int64(tc.clients) })
+			r := awaitDrain(t, srv, startDrain(srv))
+			for range tc.clients {
+				if code := <-codes; code != gorilla.CloseGoingAway {
+					t.Fatalf("client closed with %d, want %d", code, gorilla.CloseGoingAway)
+				}
+			}
+			want := DrainReport{Connections: int64(tc.clients), Left: 0, TimedOut: false}
+			if r.Connections != want.Connections || r.Left != want.Left || r.TimedOut != want.TimedOut {
+				t.Fatalf("drain report %+v, want %+v", r.DrainReport, want)
+			}
+		})
+	}
+}
+
+// TestDrainTarget checks the drain schedule: a burst at once, then the
+// rest in proportion to the time elapsed, rounded up, all by the end.
+func TestDrainTarget(t *testing.T) {
+	tests := []struct {
+		name            string
+		n               int
+		elapsed, spread int64
+		want            int
+	}{
+		{"one connection at the start", 1, 0, 15000, 1},
+		{"a burst at the start", drainBurst, 0, 15000, drainBurst},
+		{"many at the start", 1000, 0, 15000, drainBurst},
+		{"many one ms in", 1000, 1, 15000, drainBurst + 1},
+		{"many half way", 1064, 7500, 15000, drainBurst + 500},
+		{"many at the end", 1000, 15000, 15000, 1000},
+		{"many past the end", 1000, 20000, 15000, 1000},
+		{"no spread", 1000, 0, 0, 1000},
+		{"clock went back", 1000, -5, 15000, drainBurst},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := drainTarget(tc.n, tc.elapsed, tc.spread); got != tc.want {
+				t.Fatalf("drainTarget(%d, %d, %d) = %d, want %d", tc.n, tc.elapsed, tc.spread, got, tc.want)
+			}
+		})
+	}
 }

@@ -69,6 +69,9 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		return l.readFrames(c)
 	case stateClosing:
 		return l.readFrames(c) // only a close frame matters now
+	case statePage:
+		_, _ = gc.Discard(-1) // the answer is on its way; nothing else is
+		return gnet.None
 	}
 	return gnet.Close
 }
@@ -142,6 +145,9 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	}
 	if err != nil {
 		return l.reject(c, refusalOf(err))
+	}
+	if pr, ok := s.pages[string(req.Path)]; ok {
+		return l.servePage(c, pr, &req)
 	}
 	if string(req.Method) != "GET" {
 		return l.reject(c, errMethod)

@@ -54,6 +54,7 @@ type loopStats struct {
 	accepted          atomic.Uint64
 	upgrades          atomic.Uint64
 	rejected          atomic.Uint64
+	pages             atomic.Uint64
 	messagesIn        atomic.Uint64
 	messagesOut       atomic.Uint64
 	compressedIn      atomic.Uint64

@@ -25,7 +25,8 @@ type Server struct {
 
 	routes     []route
 	routeIndex map[string]uint8
-	origins    []originPattern // Config.AllowedOrigins parsed; nil allows all
+	pages      map[string]*pageResponse // Config.Pages, rendered
+	origins    []originPattern          // Config.AllowedOrigins parsed; nil allows all
 
 	loops   []*loop
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
@@ -77,6 +78,10 @@ func New(cfg Config) (*Server, error) {
 	for i, p := range paths {
 		s.routes = append(s.routes, route{path: p, h: cfg.Routes[p]})
 		s.routeIndex[p] = uint8(i)
+	}
+	s.pages = make(map[string]*pageResponse, len(cfg.Pages))
+	for path, p := range cfg.Pages {
+		s.pages[path] = renderPage(p)
 	}
 	for _, o := range cfg.AllowedOrigins {
 		p, _ := parseOriginPattern(o) // checked by Validate
@@ -193,20 +198,34 @@ func (s *Server) Close() error {
 	return err
 }
 
+// DrainReport is what a drain did: how many connections it started with,
+// how many were still open when it stopped waiting, whether it stopped
+// because DrainTimeout (or the caller's context) ran out rather than
+// because every connection had closed, and how long it took.
+type DrainReport struct {
+	Connections int64
+	Left        int64
+	TimedOut    bool
+	Took        time.Duration
+}
+
 // Drain shuts the server down gracefully: upgrade requests get 503 from
-// now on, every connection is sent Close 1001 (spread over the first half
-// of DrainTimeout), and once all have closed, or DrainTimeout or ctx has
-// expired, the rest are closed and Serve returns. It returns the number of
-// connections that were still open when the wait ended.
-func (s *Server) Drain(ctx context.Context) (int64, error) {
+// now on, every connection is sent Close 1001 (the first few per loop at
+// once, the rest spread over the first half of DrainTimeout), and once all
+// have closed, or DrainTimeout or ctx has expired, the rest are closed and
+// Serve returns. The report says which of the two ended the wait. Any
+// goroutine may call it, once.
+func (s *Server) Drain(ctx context.Context) (DrainReport, error) {
 	select {
 	case <-s.ready:
 	default:
-		return 0, s.Close()
+		return DrainReport{}, s.Close()
 	}
+	start := time.Now()
 	s.draining.Store(true)
+	rep := DrainReport{Connections: s.open.Load()}
 	s.sweep() // start sending close frames now, not at the next tick
-	s.log.Info("draining", zap.Int64("connections", s.open.Load()), zap.Duration("timeout", s.cfg.DrainTimeout))
+	s.log.Info("draining", zap.Int64("connections", rep.Connections), zap.Stringer("timeout", s.cfg.DrainTimeout))
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	defer cancel()
 	poll := time.NewTicker(10 * time.Millisecond)
@@ -214,14 +233,17 @@ func (s *Server) Drain(ctx context.Context) (int64, error) {
 	for s.open.Load() > 0 {
 		select {
 		case <-ctx.Done():
+			rep.TimedOut = true
 		case <-poll.C:
 			continue
 		}
 		break
 	}
-	left := s.open.Load()
-	s.log.Info("drained", zap.Int64("connections_left", left))
-	return left, s.Close()
+	rep.Left = s.open.Load()
+	rep.Took = time.Since(start)
+	s.log.Info("drained", zap.Int64("connections_left", rep.Left), zap.Bool("timed_out", rep.TimedOut),
+		zap.Stringer("took", rep.Took.Round(time.Millisecond)))
+	return rep, s.Close()
 }
 
 // Loops returns the server's event loops, Config.Loops of them, in Index

@@ -11,6 +11,7 @@ type Stats struct {
 	Accepted          uint64 `json:"accepted"`
 	Upgrades          uint64 `json:"upgrades"`
 	Rejected          uint64 `json:"rejected"` // upgrades refused with an HTTP error
+	Pages             uint64 `json:"pages"`    // Config.Pages answered
 	MessagesIn        uint64 `json:"messages_in"`
 	MessagesOut       uint64 `json:"messages_out"`
 	CompressedIn      uint64 `json:"compressed_in"`  // messages received with permessage-deflate
@@ -40,6 +41,7 @@ func (s *Server) Stats() Stats {
 		st.Accepted += ls.accepted.Load()
 		st.Upgrades += ls.upgrades.Load()
 		st.Rejected += ls.rejected.Load()
+		st.Pages += ls.pages.Load()
 		st.MessagesIn += ls.messagesIn.Load()
 		st.MessagesOut += ls.messagesOut.Load()
 		st.CompressedIn += ls.compressedIn.Load()

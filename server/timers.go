@@ -36,6 +36,12 @@ func (l *loop) expire(c *Conn, now int64) {
 	}
 	e := elapsed(c, now)
 	switch c.state {
+	case statePage:
+		if e >= s.closeMs {
+			l.kill(c) // CloseTimeout after a page: the client is not reading it
+			return
+		}
+		l.wheel.add(c, now+s.closeMs-e)
 	case stateHandshake:
 		if e >= s.handshakeMs {
 			l.stats.handshakeTimeouts.Add(1)

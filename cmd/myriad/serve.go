@@ -31,6 +31,7 @@ type options struct {
 	logLevel  string
 	logFormat string
 	version   bool
+	demo      bool // --demo
 }
 
 // newFlagSet declares every server flag on a fresh FlagSet bound to o.
@@ -68,6 +69,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.demo, "demo", true, "serve a chat demo page at "+demoPath+" on the WebSocket port (false: none)")
 	addGatewayFlags(fs, &o.gw)
 	addClusterFlags(fs, &o.cl)
 	return fs
@@ -82,7 +84,7 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 		name := "MYRIAD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := env(name); ok && envErr == nil {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("invalid value %q for %s: %v", v, name, err)
+				envErr = fmt.Errorf("invalid value %q for %s (--%s): %s", v, name, f.Name, explainValue(f, err))
 			}
 		}
 	})
@@ -98,10 +100,18 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
-		return nil, fmt.Errorf("%v (see myriad -h)", err)
+		return nil, fmt.Errorf("%v (see myriad -h)", explainParseError(fs, err))
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags only; see myriad -h)", fs.Arg(0))
+	}
+	if err := checkAddr("--addr", o.cfg.Addr); err != nil {
+		return nil, err
+	}
+	if o.gw.apiAddr != "" {
+		if err := checkAddr("--api-addr", o.gw.apiAddr); err != nil {
+			return nil, err
+		}
 	}
 	if !o.multicore && o.cfg.Loops == 0 {
 		o.cfg.Loops = 1
@@ -119,6 +129,7 @@ func newLogger(o *options, stderr io.Writer) *zap.Logger {
 	lvl, _ := zapcore.ParseLevel(o.logLevel)
 	ec := zap.NewProductionEncoderConfig()
 	ec.EncodeTime = zapcore.ISO8601TimeEncoder
+	ec.EncodeDuration = zapcore.StringDurationEncoder // "30s", not 30
 	var enc zapcore.Encoder
 	if o.logFormat == "console" {
 		ec.EncodeLevel = zapcore.CapitalLevelEncoder
@@ -142,6 +153,12 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		return 2
 	}
 	o.cfg.Routes = routes
+	if o.demo {
+		if o.cfg.Pages, err = demoPages(); err != nil {
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
+			return 1
+		}
+	}
 	log := newLogger(o, stderr)
 	defer func() { _ = log.Sync() }()
 	o.cfg.Logger = log
@@ -198,6 +215,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	case <-srv.Ready():
 	}
 	log.Info("myriad started", zap.String("version", versionString()), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
+	if o.demo {
+		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
+	}
 	return waitAndDrain(ctx, srv, serveErr, sigs, log, o.cfg.DrainTimeout)
 }
 
@@ -250,21 +270,22 @@ func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error
 	case <-ctx.Done():
 	}
 
-	drained := make(chan int64, 1)
+	drained := make(chan server.DrainReport, 1)
 	go func() {
-		left, _ := srv.Drain(context.Background())
-		drained <- left
+		rep, _ := srv.Drain(context.Background())
+		drained <- rep
 	}()
 	select {
-	case left := <-drained:
+	case rep := <-drained:
 		<-serveErr
-		if left > 0 {
-			log.Warn("drain timeout: connections closed without a close handshake", zap.Int64("connections", left))
+		if rep.Left > 0 {
+			log.Warn("drain timeout: connections closed without a close handshake", zap.Int64("connections", rep.Left))
 		}
 		log.Info("stopped")
 		return 0
 	case sig := <-sigs:
-		log.Warn("second signal: exiting without draining", zap.Stringer("signal", sig))
+		log.Warn("second signal: forced exit before the drain finished", zap.Stringer("signal", sig),
+			zap.Int64("connections_open", srv.Stats().Open))
 		return 1
 	case <-time.After(drainTimeout + 15*time.Second):
 		log.Error("drain did not finish; exiting")
@@ -272,12 +293,19 @@ func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error
 	}
 }
 
-// versionString reports the module version and VCS revision the binary was
-// built from.
+// buildVersion, when set at link time with
+// -ldflags "-X main.buildVersion=v1.2.3", is the version the binary
+// reports. It is the one package variable here: the linker is its only
+// writer.
+var buildVersion string
+
+// versionString reports the version the binary was built as: the
+// link-time buildVersion, else the module version the go command stamped
+// (a tag, or a pseudo-version from the VCS state), and the VCS revision.
 func versionString() string {
-	v, rev := "(devel)", ""
+	v, rev := buildVersion, ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
+		if v == "" {
 			v = bi.Main.Version
 		}
 		for _, s := range bi.Settings {
@@ -285,6 +313,9 @@ func versionString() string {
 				rev = " " + s.Value[:12]
 			}
 		}
+	}
+	if v == "" {
+		v = "(devel)"
 	}
 	return "myriad " + v + rev + " " + runtime.Version()
 }

@@ -177,18 +177,6 @@ func startBackground(t *testing.T, name string, args ...string) *background {
 	return b
 }
 
-// eventually polls cond for up to 15 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // expectedJSON finds the "# {...}" answer a snippet gives for a command
 // line: on the line itself or on the next line.
 var expectedJSON = regexp.MustCompile(`#\s*(\{.*\})`)

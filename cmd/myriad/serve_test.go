@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/myriadws/myriad/server/servertest"
 )
 
 func envFrom(m map[string]string) func(string) (string, bool) {
@@ -251,4 +253,11 @@ func TestSignalDrains(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("server did not exit after drain")
 	}
+}
+
+// eventually polls cond until it holds, failing the test with what after
+// servertest's bound.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	servertest.Eventually(t, cond, "timed out waiting for "+what)
 }

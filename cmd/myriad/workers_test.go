@@ -52,18 +52,6 @@ func clusterStats(apiAddr string) ([]clusterNode, error) {
 	return body.Cluster.PerNode, nil
 }
 
-// eventually polls cond until it holds, for at most 20 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // apiPublish posts data to topic on apiAddr's /publish.
 func apiPublish(t *testing.T, apiAddr, topic, data string) {
 	t.Helper()

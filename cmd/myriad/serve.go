@@ -27,6 +27,7 @@ type options struct {
 	logLevel  string
 	logFormat string
 	version   bool
+	pprof     bool // --pprof: net/http/pprof on the API listener
 }
 
 // newFlagSet declares every server flag on a fresh FlagSet bound to o.
@@ -64,6 +65,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API listener (behind --api-key when set)")
 	addGatewayFlags(fs, &o.gw)
 	return fs
 }
@@ -162,7 +164,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
-	api, err := listenAPI(o.gw.apiAddr, gw.APIHandler(), log)
+	api, err := listenAPI(o.gw.apiAddr, apiHandler(opsOptions{
+		srv: srv, gw: gw, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv}, log: log,
+	}), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 1

@@ -5,20 +5,46 @@ import (
 	"time"
 )
 
+// Sizes of the fixed tables below.
+const (
+	numRefusalStatuses = 14
+	numCloseCodes      = 15
+	numHandshakeBounds = 12
+	numReasons         = int(ReasonShutdown) + 1
+)
+
 // refusalStatuses are the HTTP statuses a refused upgrade is counted
 // under; any other status an Authorizer picks is counted as OtherStatus.
 // A fixed table keeps the counters a flat array of atomics, written by
-// one loop each and summed only when someone asks.
-var refusalStatuses = [...]int{400, 401, 403, 404, 405, 408, 413, 414, 426, 429, 431, 500, 501, 503}
+// one loop each and summed only when someone asks. It is returned by
+// value, so the table cannot be changed.
+func refusalStatuses() [numRefusalStatuses]int {
+	return [...]int{400, 401, 403, 404, 405, 408, 413, 414, 426, 429, 431, 500, 501, 503}
+}
 
 // closeCodes are the close codes a closed WebSocket connection is counted
 // under (0: no close frame carried one); any other code, such as an
 // application's 4000-4999, is counted as OtherCode.
-var closeCodes = [...]int{0, 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+func closeCodes() [numCloseCodes]int {
+	return [...]int{0, 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+}
 
 // handshakeBoundsMs are the upper bounds, in milliseconds, of the
 // handshake duration histogram's buckets; a last bucket takes the rest.
-var handshakeBoundsMs = [...]int64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000}
+func handshakeBoundsMs() [numHandshakeBounds]int64 {
+	return [...]int64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000}
+}
+
+// indexOf returns the position of v in table, or len(table): the "other"
+// slot of the counters.
+func indexOf[T comparable](table []T, v T) int {
+	for i, x := range table {
+		if x == v {
+			return i
+		}
+	}
+	return len(table)
+}
 
 // OtherStatus and OtherCode stand for a status or close code outside the
 // fixed tables of Breakdown.
@@ -27,48 +53,34 @@ const (
 	OtherCode   = -1
 )
 
-const numReasons = int(ReasonShutdown) + 1
-
 // breakdownStats are one loop's labelled counters: refusals by status,
 // closes by reason and code, open connections by route, and the handshake
 // histogram. Only the owning loop writes them.
 type breakdownStats struct {
-	refusals    [len(refusalStatuses) + 1]atomic.Uint64
-	closes      [numReasons][len(closeCodes) + 1]atomic.Uint64
+	refusals    [numRefusalStatuses + 1]atomic.Uint64
+	closes      [numReasons][numCloseCodes + 1]atomic.Uint64
 	routeOpen   []atomic.Int64 // by route index, sized in New
-	handshakes  [len(handshakeBoundsMs) + 1]atomic.Uint64
+	handshakes  [numHandshakeBounds + 1]atomic.Uint64
 	handshakeMs atomic.Uint64 // sum of the observed durations
 }
 
 // countRefusal counts an upgrade refused with status.
 func (b *breakdownStats) countRefusal(status int) {
-	i := len(refusalStatuses)
-	for j, s := range refusalStatuses {
-		if s == status {
-			i = j
-			break
-		}
-	}
-	b.refusals[i].Add(1)
+	t := refusalStatuses()
+	b.refusals[indexOf(t[:], status)].Add(1)
 }
 
 // countClose counts an upgraded connection that ended.
 func (b *breakdownStats) countClose(r CloseReason, code uint16) {
-	i := len(closeCodes)
-	for j, c := range closeCodes {
-		if c == int(code) {
-			i = j
-			break
-		}
-	}
-	b.closes[min(int(r), numReasons-1)][i].Add(1)
+	t := closeCodes()
+	b.closes[min(int(r), numReasons-1)][indexOf(t[:], int(code))].Add(1)
 }
 
 // observeHandshake records one upgrade that took ms milliseconds from
 // accept to the 101.
 func (b *breakdownStats) observeHandshake(ms int64) {
-	i := len(handshakeBoundsMs)
-	for j, bound := range handshakeBoundsMs {
+	i := numHandshakeBounds
+	for j, bound := range handshakeBoundsMs() {
 		if ms <= bound {
 			i = j
 			break
@@ -129,9 +141,9 @@ func (s *Server) Breakdown() Breakdown {
 		}
 		b.Routes = append(b.Routes, ro)
 	}
-	var refusals [len(refusalStatuses) + 1]uint64
-	var closes [numReasons][len(closeCodes) + 1]uint64
-	hist := Histogram{Counts: make([]uint64, len(handshakeBoundsMs)+1)}
+	var refusals [numRefusalStatuses + 1]uint64
+	var closes [numReasons][numCloseCodes + 1]uint64
+	hist := Histogram{Counts: make([]uint64, numHandshakeBounds+1)}
 	for _, l := range s.loops {
 		d := &l.stats.detail
 		for i := range refusals {
@@ -150,8 +162,8 @@ func (s *Server) Breakdown() Breakdown {
 	for i, n := range refusals {
 		if n > 0 {
 			st := OtherStatus
-			if i < len(refusalStatuses) {
-				st = refusalStatuses[i]
+			if i < numRefusalStatuses {
+				st = refusalStatuses()[i]
 			}
 			b.Refusals = append(b.Refusals, StatusCount{Status: st, Count: n})
 		}
@@ -160,14 +172,14 @@ func (s *Server) Breakdown() Breakdown {
 		for c, n := range closes[r] {
 			if n > 0 {
 				code := OtherCode
-				if c < len(closeCodes) {
-					code = closeCodes[c]
+				if c < numCloseCodes {
+					code = closeCodes()[c]
 				}
 				b.Closes = append(b.Closes, CloseCount{Reason: CloseReason(r), Code: code, Count: n})
 			}
 		}
 	}
-	for _, ms := range handshakeBoundsMs {
+	for _, ms := range handshakeBoundsMs() {
 		hist.Bounds = append(hist.Bounds, time.Duration(ms)*time.Millisecond)
 	}
 	b.Handshake = hist

@@ -37,6 +37,10 @@
 //     loop writes to its connections with Conn.SendPrepared, choosing
 //     what happens to a slow consumer (SlowClose or SlowDrop);
 //     Conn.Buffered tells how far behind a connection is.
+//   - Counters: Server.Stats, Server.Breakdown (by route, refusal status,
+//     close reason and code, handshake time) and Loop.Stats are per-loop
+//     atomics that only their own loop writes, summed when asked, so an
+//     exporter reading them at scrape time costs the hot path nothing.
 //
 // permessage-deflate (RFC 7692) is negotiated per connection when
 // Config.Compression is on, always with no context takeover in both

@@ -79,6 +79,7 @@ func (c *Conn) Send(op ws.OpCode, data []byte) error {
 		return err
 	}
 	c.loop.stats.messagesOut.Add(1)
+	c.loop.stats.bytesOut.Add(uint64(len(data)))
 	return nil
 }
 

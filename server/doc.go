@@ -42,6 +42,10 @@
 //     Page rendered once and written from memory by the event loop.
 //   - Shutdown: Drain sends every connection Close 1001 and reports in a
 //     DrainReport whether all closed or the timeout ran out.
+//   - Counters: Server.Stats, Server.Breakdown (by route, refusal status,
+//     close reason and code, handshake time) and Loop.Stats are per-loop
+//     atomics that only their own loop writes, summed when asked, so an
+//     exporter reading them at scrape time costs the hot path nothing.
 //
 // permessage-deflate (RFC 7692) is negotiated per connection when
 // Config.Compression is on, always with no context takeover in both

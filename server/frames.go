@@ -232,5 +232,6 @@ func (l *loop) control(c *Conn, op ws.OpCode, p []byte) gnet.Action {
 // deliver hands a complete message to the connection's application.
 func (l *loop) deliver(c *Conn, op ws.OpCode, p []byte) {
 	l.stats.messagesIn.Add(1)
+	l.stats.bytesIn.Add(uint64(len(p)))
 	l.srv.routes[c.route].h.OnMessage(c, op, p)
 }

@@ -34,6 +34,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := &Conn{gc: gc, loop: l, last: uint32(now), slot: noSlot}
 	gc.SetContext(c)
 	l.stats.accepted.Add(1)
+	l.stats.open.Add(1)
 	if open := s.open.Add(1); s.cfg.MaxConns > 0 && open > int64(s.cfg.MaxConns) {
 		c.flags |= flagOverCap
 	}
@@ -90,6 +91,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	upgraded := c.state == stateOpen || c.state == stateClosing
 	c.state = stateClosed
 	s.open.Add(-1)
+	l.stats.open.Add(-1)
 	if c.reason == ReasonNone {
 		c.reason = ReasonPeerGone
 		if s.stopping.Load() {
@@ -98,6 +100,8 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	if upgraded {
 		s.upgraded.Add(-1)
+		l.stats.detail.routeOpen[c.route].Add(-1)
+		l.stats.detail.countClose(c.reason, c.code)
 		s.routes[c.route].h.OnClose(c, CloseInfo{Reason: c.reason, Code: ws.StatusCode(c.code), Err: err})
 	}
 	s.logClose(c, err)
@@ -200,11 +204,13 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	c.route = idx
 	c.scan = 0
 	now := s.nowMs()
+	l.stats.detail.observeHandshake(elapsed(c, now)) // c.last is the accept time until now
 	c.last = uint32(now)
 	l.wheel.remove(c)
 	l.schedule(c, now)
 	s.upgraded.Add(1)
 	l.stats.upgrades.Add(1)
+	l.stats.detail.routeOpen[idx].Add(1)
 	l.open(c, s.routes[idx].h)
 	if c.flags&flagKill != 0 {
 		return gnet.Close

@@ -69,7 +69,11 @@ type loopStats struct {
 	dropped           atomic.Uint64 // prepared sends skipped under SlowDrop
 	posted            atomic.Uint64 // functions accepted by Post
 	postBusy          atomic.Uint64 // Post refusals with ErrBusy
-	_                 [64]byte      // keep the next loop's counters off this cache line
+	open              atomic.Int64  // TCP connections this loop holds
+	bytesIn           atomic.Uint64 // payload bytes of messages received
+	bytesOut          atomic.Uint64 // payload bytes of messages sent (before compression)
+	detail            breakdownStats
+	_                 [64]byte // keep the next loop's counters off this cache line
 }
 
 func (l *loop) eventLoop() gnet.EventLoop {
@@ -216,6 +220,7 @@ func (l *loop) startClose(c *Conn, code ws.StatusCode, reason string, why CloseR
 // reject answers a failed upgrade with an HTTP error and closes.
 func (l *loop) reject(c *Conn, e *httpError) gnet.Action {
 	l.stats.rejected.Add(1)
+	l.stats.detail.countRefusal(e.status)
 	if c.reason == ReasonNone {
 		c.reason = ReasonRejected
 	}

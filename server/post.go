@@ -143,12 +143,16 @@ func (l *loop) abandonPosted() {
 // newRunBox allocates the loop's mailbox task once.
 func (l *loop) newRunBox() gnet.Runnable { return gnet.RunnableFunc(l.runPosted) }
 
-// LoopStats are one loop's counters of posted work.
+// LoopStats are one loop's counters: its posted work and its share of
+// the connections and traffic (its load).
 type LoopStats struct {
-	Index    int    `json:"index"`
-	Posted   uint64 `json:"posted"`    // functions accepted by Post
-	PostBusy uint64 `json:"post_busy"` // Post calls refused with ErrBusy
-	Queued   int    `json:"queued"`    // functions waiting to run now
+	Index       int    `json:"index"`
+	Posted      uint64 `json:"posted"`       // functions accepted by Post
+	PostBusy    uint64 `json:"post_busy"`    // Post calls refused with ErrBusy
+	Queued      int    `json:"queued"`       // functions waiting to run now
+	Open        int64  `json:"open"`         // TCP connections the loop holds
+	MessagesIn  uint64 `json:"messages_in"`  // messages received
+	MessagesOut uint64 `json:"messages_out"` // messages sent
 }
 
 // Stats returns the loop's counters. Any goroutine may call it.
@@ -157,5 +161,8 @@ func (lp *Loop) Stats() LoopStats {
 	l.box.mu.Lock()
 	q := len(l.box.fns) - l.box.head
 	l.box.mu.Unlock()
-	return LoopStats{Index: l.idx, Posted: l.stats.posted.Load(), PostBusy: l.stats.postBusy.Load(), Queued: q}
+	return LoopStats{
+		Index: l.idx, Posted: l.stats.posted.Load(), PostBusy: l.stats.postBusy.Load(), Queued: q,
+		Open: l.stats.open.Load(), MessagesIn: l.stats.messagesIn.Load(), MessagesOut: l.stats.messagesOut.Load(),
+	}
 }

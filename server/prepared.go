@@ -111,6 +111,7 @@ func (c *Conn) SendPrepared(p *PreparedFrame, policy SlowPolicy) error {
 		return ErrClosed
 	}
 	l.stats.messagesOut.Add(1)
+	l.stats.bytesOut.Add(uint64(len(p.plain) - p.hdrN))
 	if compressed {
 		l.stats.compressedOut.Add(1)
 	}

@@ -100,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		l := &loop{srv: s, idx: i, z: codec{level: cfg.CompressionLevel}}
 		l.pub.l = l
 		l.runBox = l.newRunBox()
+		l.stats.detail.routeOpen = make([]atomic.Int64, len(s.routes))
 		l.wheel.init(s.tick.Milliseconds(), now)
 		s.loops[i] = l
 		s.pubLoops[i] = &l.pub

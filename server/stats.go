@@ -26,6 +26,8 @@ type Stats struct {
 	Dropped           uint64 `json:"dropped"`   // prepared sends skipped under SlowDrop
 	Posted            uint64 `json:"posted"`    // functions accepted by Loop.Post
 	PostBusy          uint64 `json:"post_busy"` // Loop.Post refusals with ErrBusy
+	BytesIn           uint64 `json:"bytes_in"`  // payload bytes of messages received
+	BytesOut          uint64 `json:"bytes_out"` // payload bytes of messages sent, before compression
 	Draining          bool   `json:"draining"`
 }
 
@@ -56,6 +58,8 @@ func (s *Server) Stats() Stats {
 		st.Dropped += ls.dropped.Load()
 		st.Posted += ls.posted.Load()
 		st.PostBusy += ls.postBusy.Load()
+		st.BytesIn += ls.bytesIn.Load()
+		st.BytesOut += ls.bytesOut.Load()
 	}
 	return st
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,36 +14,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is Debian's chromium, which `make test` installs.
-const chromiumPath = "/usr/bin/chromium"
-
-// needChromium fails the test when MYRIAD_REQUIRE_INTEROP=1 and Chromium
-// cannot run, and skips it (saying how to run it) otherwise, as the
-// server's interop tests do.
-func needChromium(t *testing.T) {
-	t.Helper()
-	err := exec.Command(chromiumPath, "--version").Run()
-	if err == nil {
-		return
-	}
-	if os.Getenv("MYRIAD_REQUIRE_INTEROP") == "1" {
-		t.Fatalf("chromium is required (MYRIAD_REQUIRE_INTEROP=1) but cannot run: %v", err)
-	}
-	t.Skipf("chromium cannot run (%v); `make test` installs it and runs this test with MYRIAD_REQUIRE_INTEROP=1", err)
-}
-
-// startBrowser runs headless Chromium for one test.
-func startBrowser(t *testing.T) context.Context {
+// startDemoBrowser runs headless Chromium for one demo test.
+func startDemoBrowser(t *testing.T) context.Context {
 	t.Helper()
 	profile := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
-		chromedp.WindowSize(900, 640),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-proxy-server", true), chromedp.Flag("disable-dev-shm-usage", true),
-	}
+	opts := browserOptions(profile, 900, 640)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
@@ -109,7 +83,7 @@ func TestDemoPage(t *testing.T) {
 	})
 	dialRetry(t, "ws://"+addr+"/echo").Close()
 
-	browser := startBrowser(t)
+	browser := startDemoBrowser(t)
 	ann, cancelAnn := chromedp.NewContext(browser)
 	defer cancelAnn()
 	bob, cancelBob := chromedp.NewContext(browser)
@@ -184,7 +158,7 @@ func TestDemoPageReadOnly(t *testing.T) {
 		<-done
 	})
 	dialRetry(t, "ws://"+addr+"/echo").Close()
-	tab, cancel := chromedp.NewContext(startBrowser(t))
+	tab, cancel := chromedp.NewContext(startDemoBrowser(t))
 	defer cancel()
 	if err := chromedp.Run(tab, chromedp.Navigate("http://"+addr+demoPath+"/")); err != nil {
 		t.Fatalf("open the demo: %v", err)

@@ -27,7 +27,7 @@ type gatewayOptions struct {
 func addGatewayFlags(fs *flag.FlagSet, g *gatewayOptions) {
 	c := &g.cfg
 	c.APIMaxBody = gateway.DefaultAPIMaxBody
-	fs.StringVar(&g.apiAddr, "api-addr", defaultAPIAddr, "publish and admin HTTP API listen address (empty: no API)")
+	fs.StringVar(&g.apiAddr, "api-addr", defaultAPIAddr, "HTTP listen address of the publish API, /metrics, /healthz, /readyz and the dashboard (empty: none)")
 	fs.StringVar(&c.APIKey, "api-key", "", "require Authorization: Bearer <key> on every API request (empty: no key)")
 	fs.Var(byteSize{p64: &c.APIMaxBody}, "api-max-body", "largest API request body; larger gets 413")
 	fs.StringVar(&g.jwtSecret, "jwt-secret", "", "HS256 secret; when set, "+gatewayPath+" requires a token (?token= or Authorization: Bearer)")

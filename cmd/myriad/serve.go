@@ -32,6 +32,7 @@ type options struct {
 	logFormat string
 	version   bool
 	demo      bool // --demo
+	pprof     bool // --pprof: net/http/pprof on the API listener
 }
 
 // newFlagSet declares every server flag on a fresh FlagSet bound to o.
@@ -70,6 +71,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.demo, "demo", true, "serve a chat demo page at "+demoPath+" on the WebSocket port (false: none)")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API listener (behind --api-key when set)")
 	addGatewayFlags(fs, &o.gw)
 	addClusterFlags(fs, &o.cl)
 	return fs
@@ -190,7 +192,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
-	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, gw.APIHandler(), log)
+	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, apiHandler(opsOptions{
+		srv: srv, gw: gw, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
+	}), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 1

@@ -34,13 +34,15 @@ type shard struct {
 // (the server counts only what it does); only that loop writes them
 // (busy aside), and Gateway.Stats sums them.
 type shardStats struct {
-	subscriptions atomic.Int64
-	delivered     atomic.Uint64
-	dropped       atomic.Uint64
-	slowClosed    atomic.Uint64
-	clientErrors  atomic.Uint64
-	busy          atomic.Uint64
-	_             [64]byte
+	subscriptions   atomic.Int64
+	delivered       atomic.Uint64
+	dropped         atomic.Uint64
+	slowClosed      atomic.Uint64
+	clientErrors    atomic.Uint64
+	busy            atomic.Uint64
+	rateLimited     atomic.Uint64
+	presenceSkipped atomic.Uint64
+	_               [64]byte
 }
 
 // topicSubs is one topic's subscribers on one loop.
@@ -60,6 +62,8 @@ type session struct {
 	grant   *grant
 	topics  []*topicSubs // bounded by MaxTopicsPerConn; scanned linearly
 	strikes uint8        // error replies in a row
+	tokens  float32      // the message rate bucket (see allow)
+	lastMs  int64        // when tokens was last filled; 0: never
 }
 
 // shrinkFloor is the high-water mark from which an emptied map is
@@ -99,7 +103,7 @@ func (sh *shard) session(c *server.Conn, create bool) *session {
 
 // release drops c's session when it no longer holds anything.
 func (sh *shard) release(c *server.Conn, s *session) {
-	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 {
+	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 || !sh.g.bucketFull(s) {
 		return
 	}
 	delete(sh.conns, c)
@@ -167,7 +171,7 @@ func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 	s.topics = append(s.topics, ts)
 	sh.stats.subscriptions.Add(1)
 	if sh.g.cfg.PresenceEvents {
-		sh.g.presenceEvent("join", topic, user)
+		sh.g.presence.note(topic, user, 1)
 	}
 }
 
@@ -201,7 +205,7 @@ func (sh *shard) unsubscribe(c *server.Conn, s *session, i int) {
 	}
 	sh.stats.subscriptions.Add(-1)
 	if sh.g.cfg.PresenceEvents {
-		sh.g.presenceEvent("leave", ts.name, user)
+		sh.g.presence.note(ts.name, user, -1)
 	}
 }
 
@@ -299,6 +303,21 @@ func (r *registry) remove(topic string) {
 		r.m[topic]--
 	}
 	r.mu.Unlock()
+}
+
+// having returns the topics of list that have subscribers on some loop,
+// under one lock. A subscription acknowledged before a publish began is
+// in the registry (the loop adds it before it answers).
+func (r *registry) having(list []string) []string {
+	var out []string
+	r.mu.Lock()
+	for _, t := range list {
+		if r.m[t] > 0 {
+			out = append(out, t)
+		}
+	}
+	r.mu.Unlock()
+	return out
 }
 
 func (r *registry) len() int {

@@ -126,6 +126,7 @@ func TestGatewayFromCommandLine(t *testing.T) {
 
 	post := func(auth string) (int, string) {
 		req, _ := http.NewRequest("POST", "http://"+apiAddr+"/publish", strings.NewReader(`{"topic":"news","data":{"headline":"hi"}}`))
+		req.Header.Set("Content-Type", "application/json")
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}

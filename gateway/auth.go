@@ -145,12 +145,12 @@ func tokenErrorReason(err error) string {
 	switch {
 	case errors.Is(err, errAbsurdDate):
 		return "exp, nbf or iat out of range"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "exp required"
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return "wrong audience"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return "wrong issuer"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "a required claim is missing (exp, or aud or iss when configured)"
 	case errors.Is(err, errUnknownKey):
 		return "unknown signing key"
 	case errors.Is(err, jwt.ErrTokenExpired):

@@ -85,6 +85,9 @@ func (g *Gateway) Attach(srv *server.Server) error {
 	if g.cfg.PresenceEvents {
 		go g.runPresence() // one per Gateway; ends with the server
 	}
+	if g.cfg.ClientRate >= 0 {
+		go g.runSweep() // one per Gateway; ends with the server
+	}
 	return nil
 }
 

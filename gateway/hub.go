@@ -5,6 +5,7 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -26,6 +27,10 @@ type shard struct {
 	topicsPeak int
 	conns      map[*server.Conn]*session // connections with gateway state
 	connsPeak  int
+	// bucketOnly are the sessions kept only for a rate bucket that has
+	// not refilled yet (see sweepBuckets).
+	bucketOnly map[*server.Conn]struct{}
+	bucketPeak int
 
 	stats shardStats
 }
@@ -87,7 +92,8 @@ func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
 }
 
 func newShard(g *Gateway, l *server.Loop) *shard {
-	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session)}
+	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
+		bucketOnly: make(map[*server.Conn]struct{})}
 }
 
 // session returns c's session, creating it when create is set.
@@ -103,7 +109,12 @@ func (sh *shard) session(c *server.Conn, create bool) *session {
 
 // release drops c's session when it no longer holds anything.
 func (sh *shard) release(c *server.Conn, s *session) {
-	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 || !sh.g.bucketFull(s) {
+	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 {
+		return
+	}
+	if !sh.g.bucketFull(s, time.Now().UnixMilli()) {
+		sh.bucketOnly[c] = struct{}{} // for sweepBuckets
+		sh.bucketPeak = max(sh.bucketPeak, len(sh.bucketOnly))
 		return
 	}
 	delete(sh.conns, c)
@@ -218,6 +229,7 @@ func (sh *shard) drop(c *server.Conn) {
 	for len(s.topics) > 0 {
 		sh.unsubscribe(c, s, len(s.topics)-1)
 	}
+	delete(sh.bucketOnly, c)
 	delete(sh.conns, c)
 	sh.conns = shrink(sh.conns, &sh.connsPeak)
 }

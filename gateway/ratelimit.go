@@ -36,8 +36,47 @@ func (g *Gateway) allow(sh *shard, c *server.Conn) bool {
 	return true
 }
 
-// bucketFull reports whether s's bucket would be full again without
-// this message, which makes it worth nothing to keep.
-func (g *Gateway) bucketFull(s *session) bool {
-	return g.cfg.ClientRate < 0 || s.lastMs == 0 || s.tokens+1 >= float32(g.cfg.ClientBurst)
+// bucketFull reports whether s's bucket has refilled by nowMs: its state
+// is then the same as a fresh one's, and worth nothing to keep.
+func (g *Gateway) bucketFull(s *session, nowMs int64) bool {
+	if g.cfg.ClientRate < 0 || s.lastMs == 0 {
+		return true
+	}
+	return float64(s.tokens)+float64(nowMs-s.lastMs)*g.cfg.ClientRate/1000 >= float64(g.cfg.ClientBurst)
+}
+
+// sweepEvery is how often loops look for sessions kept only for a
+// bucket that has refilled since.
+const sweepEvery = time.Second
+
+// runSweep releases, once a second, the sessions that exist only for a
+// rate bucket that has since refilled, so that a client that sent a few
+// messages and went quiet costs nothing again. One goroutine per Gateway;
+// a loop with no such session does nothing.
+func (g *Gateway) runSweep() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.srv.Done():
+			return
+		case <-t.C:
+		}
+		_ = g.dispatch(&job{run: func(sh *shard) int { sh.sweepBuckets(); return 0 }})
+	}
+}
+
+// sweepBuckets releases this loop's bucket-only sessions that have
+// refilled. Loop-only.
+func (sh *shard) sweepBuckets() {
+	if len(sh.bucketOnly) == 0 {
+		return
+	}
+	for c := range sh.bucketOnly {
+		delete(sh.bucketOnly, c)
+		if s := sh.conns[c]; s != nil {
+			sh.release(c, s) // re-adds c when it must still wait
+		}
+	}
+	sh.bucketOnly = shrink(sh.bucketOnly, &sh.bucketPeak)
 }

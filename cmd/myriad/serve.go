@@ -162,6 +162,15 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
+	stopJWKS, err := o.gw.startJWKS(log)
+	if err == nil {
+		err = o.gw.checkAPIExposure(log)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	defer stopJWKS()
 	api, err := listenAPI(o.gw.apiAddr, gw.APIHandler(), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)

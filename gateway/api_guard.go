@@ -9,8 +9,13 @@ import (
 // header. A DNS rebinding page reaches the API under a name of its own
 // that resolves to the API's address, so names are what must be checked:
 // an IP literal (which no rebinding can produce) and "localhost" always
-// pass, other names only when listed in Config.APIAllowedHosts.
+// pass, other names only when listed in Config.APIAllowedHosts. With an
+// API key every name passes: a rebinding page does not have the key, and
+// publishers behind a service name need no list.
 func (g *Gateway) hostAllowed(hostport string) bool {
+	if g.cfg.APIKey != "" {
+		return true
+	}
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h

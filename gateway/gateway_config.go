@@ -104,7 +104,8 @@ type Config struct {
 	// APIAllowedHosts are the host names the API answers to (the Host
 	// header without its port), besides IP literals and "localhost",
 	// which it always accepts; "*" accepts any. Others get 421: a DNS
-	// rebinding page reaches the API under its own name.
+	// rebinding page reaches the API under its own name. With APIKey set
+	// any name is accepted: such a page does not have the key.
 	APIAllowedHosts []string
 	// APICORSOrigins are the browser origins (scheme://host[:port], or
 	// "*") allowed to call the API. Requests with any other Origin get

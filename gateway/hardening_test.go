@@ -106,9 +106,11 @@ func TestPublishInvalidUTF8(t *testing.T) {
 // configured, and the key checked before the path.
 func TestAPIBrowserGuards(t *testing.T) {
 	const key = "guard-key-1234"
-	_, g := startGateway(t, server.Config{}, Config{APIKey: key, APIAllowedHosts: []string{"api.example"}, APICORSOrigins: []string{"https://app.example"}})
+	_, g := startGateway(t, server.Config{}, Config{APIKey: key, APICORSOrigins: []string{"https://app.example"}})
+	_, open := startGateway(t, server.Config{}, Config{APIAllowedHosts: []string{"api.example"}})
 	cases := []struct {
 		name    string
+		open    bool // ask the gateway without a key
 		method  string
 		path    string
 		host    string
@@ -124,10 +126,13 @@ func TestAPIBrowserGuards(t *testing.T) {
 		{name: "text/plain", method: "POST", path: "/publish", ctype: "text/plain", key: key, status: 415, wantErr: "application/json"},
 		{name: "form", method: "POST", path: "/publish", ctype: "application/x-www-form-urlencoded", key: key, status: 415},
 		{name: "no content type", method: "POST", path: "/publish", key: key, status: 415},
-		{name: "rebinding host", method: "GET", path: "/stats", host: "evil.example:8081", key: key, status: 421, wantErr: "Host"},
-		{name: "localhost", method: "GET", path: "/stats", host: "localhost:8081", key: key, status: 200},
-		{name: "ipv6 literal", method: "GET", path: "/stats", host: "[::1]:8081", key: key, status: 200},
-		{name: "listed host", method: "GET", path: "/stats", host: "API.example", key: key, status: 200},
+		{name: "rebinding host", open: true, method: "GET", path: "/stats", host: "evil.example:8081", status: 421, wantErr: "Host"},
+		{name: "rebinding host trailing dot", open: true, method: "GET", path: "/stats", host: "evil.example.", status: 421},
+		{name: "localhost", open: true, method: "GET", path: "/stats", host: "localhost:8081", status: 200},
+		{name: "ipv6 literal", open: true, method: "GET", path: "/stats", host: "[::1]:8081", status: 200},
+		{name: "listed host", open: true, method: "GET", path: "/stats", host: "API.example", status: 200},
+		{name: "any host with a key", method: "GET", path: "/stats", host: "myriad-api.svc:8081", key: key, status: 200},
+		{name: "no CORS by default", open: true, method: "GET", path: "/stats", origin: "http://localhost:3000", status: 403},
 		{name: "foreign origin", method: "GET", path: "/stats", origin: "https://evil.example", key: key, status: 403, wantErr: "Origin"},
 		{name: "allowed origin", method: "GET", path: "/stats", origin: "https://app.example", key: key, status: 200, acao: "https://app.example"},
 		{name: "unknown path without key", method: "GET", path: "/admin", status: 401},
@@ -135,7 +140,11 @@ func TestAPIBrowserGuards(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, apiURL(t, g)+tc.path, strings.NewReader(`{"topic":"t","data":1}`))
+			gw := g
+			if tc.open {
+				gw = open
+			}
+			req, err := http.NewRequest(tc.method, apiURL(t, gw)+tc.path, strings.NewReader(`{"topic":"t","data":1}`))
 			if err != nil {
 				t.Fatal(err)
 			}

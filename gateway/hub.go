@@ -30,7 +30,6 @@ type shard struct {
 	// bucketOnly are the sessions kept only for a rate bucket that has
 	// not refilled yet (see sweepBuckets).
 	bucketOnly map[*server.Conn]struct{}
-	bucketPeak int
 
 	stats shardStats
 }
@@ -114,7 +113,6 @@ func (sh *shard) release(c *server.Conn, s *session) {
 	}
 	if !sh.g.bucketFull(s, time.Now().UnixMilli()) {
 		sh.bucketOnly[c] = struct{}{} // for sweepBuckets
-		sh.bucketPeak = max(sh.bucketPeak, len(sh.bucketOnly))
 		return
 	}
 	delete(sh.conns, c)

@@ -72,11 +72,13 @@ func (sh *shard) sweepBuckets() {
 	if len(sh.bucketOnly) == 0 {
 		return
 	}
-	for c := range sh.bucketOnly {
-		delete(sh.bucketOnly, c)
+	// A fresh map, since release adds back what must still wait, and
+	// an emptied map would keep its buckets.
+	waiting := sh.bucketOnly
+	sh.bucketOnly = make(map[*server.Conn]struct{})
+	for c := range waiting {
 		if s := sh.conns[c]; s != nil {
-			sh.release(c, s) // re-adds c when it must still wait
+			sh.release(c, s)
 		}
 	}
-	sh.bucketOnly = shrink(sh.bucketOnly, &sh.bucketPeak)
 }

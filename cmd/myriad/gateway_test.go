@@ -51,6 +51,22 @@ func TestGatewayOptions(t *testing.T) {
 			},
 		},
 		{
+			name: "hardening flags",
+			args: []string{"--max-publish-topics", "4", "--client-rate", "2.5", "--client-burst", "7", "--presence-interval", "250ms",
+				"--presence-max-subscribers", "9", "--publish-dedup-window", "-1s", "--api-allowed-hosts", "a.example,b.example",
+				"--api-cors-origins", "https://app.example", "--api-insecure", "--jwt-require-exp=false", "--jwt-audience", "aud",
+				"--jwt-issuer", "iss", "--jwks-url", "https://id.example/jwks", "--jwks-refresh", "1m"},
+			check: func(t *testing.T, g *gatewayOptions) {
+				c := g.cfg
+				if c.MaxPublishTopics != 4 || c.ClientRate != 2.5 || c.ClientBurst != 7 || c.PresenceInterval != 250*time.Millisecond ||
+					c.PresenceMaxSubscribers != 9 || c.PublishDedupWindow != -time.Second || len(c.APIAllowedHosts) != 2 ||
+					len(c.APICORSOrigins) != 1 || !g.apiInsecure || g.jwtRequireExp || c.JWTAudience != "aud" || c.JWTIssuer != "iss" ||
+					g.jwksURL != "https://id.example/jwks" || g.jwksRefresh != time.Minute {
+					t.Errorf("flags not applied: %+v %+v", c, g)
+				}
+			},
+		},
+		{
 			name: "environment",
 			env: map[string]string{"MYRIAD_JWT_SECRET": "from-env", "MYRIAD_API_KEY": "env-key-123", "MYRIAD_SLOW_POLICY": "drop",
 				"MYRIAD_CLIENT_PUBLISH": "true", "MYRIAD_API_ADDR": ""},

@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/myriadws/myriad/server"
 )
@@ -220,5 +222,35 @@ func TestPublishIdempotency(t *testing.T) {
 	sub.expectData("t", `"end"`)
 	if d := g.Stats().Duplicates; d != 3 {
 		t.Fatalf("duplicates %d, want 3", d)
+	}
+}
+
+// TestDrainWritesDelivered checks that a message answered as delivered
+// reaches a subscriber that reads late, when a drain begins right after:
+// the close frame is queued behind it, and the subscriber sees the message
+// and then 1001.
+func TestDrainWritesDelivered(t *testing.T) {
+	cfg := slowConfig()
+	cfg.MaxOutbound = 4 << 20
+	cfg.DrainTimeout = time.Second
+	cfg.CloseTimeout = time.Second
+	srv, g := startGateway(t, cfg, Config{})
+	sub := dialGateway(t, srv, "topics=t", nil)
+	big := `"` + strings.Repeat("y", 512<<10) + `"` // far more than the socket buffers
+	if n := publish(t, g, big, "t"); n != 1 {
+		t.Fatalf("delivered %d, want 1", n)
+	}
+	drained := make(chan int64, 1)
+	go func() {
+		left, _ := srv.Drain(context.Background())
+		drained <- left
+	}()
+	m := sub.expect("message")
+	if len(m.Data) != len(big) {
+		t.Fatalf("got %d bytes of data, want %d", len(m.Data), len(big))
+	}
+	sub.expectCloseCode(1001)
+	if left := <-drained; left != 0 {
+		t.Fatalf("%d connections closed without a handshake", left)
 	}
 }

@@ -192,6 +192,15 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
+	stopJWKS, err := o.gw.startJWKS(log)
+	if err == nil {
+		err = o.gw.checkAPIExposure(log)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	defer stopJWKS()
 	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, apiHandler(opsOptions{
 		srv: srv, gw: gw, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
 	}), log)

@@ -55,8 +55,13 @@ type Config struct {
 	Addr string
 	// Loops is the number of event loops; 0 means one per CPU.
 	Loops int
-	// MaxConns caps open connections (handshaking and upgraded). Upgrade
-	// requests past it are answered 503. 0 means no limit.
+	// MaxConns caps open TCP connections (handshaking and upgraded). A
+	// connection accepted past it is answered 503 and closed at once,
+	// before it sends anything, so a flood of idle connections cannot
+	// use up the process's descriptors (gnet stops the engine when accept
+	// fails with EMFILE). 0 derives the cap from RLIMIT_NOFILE (see
+	// DefaultMaxConns); negative means no limit, which leaves the
+	// descriptor limit as the only bound.
 	MaxConns int
 	// MaxMessage bounds a message's payload in bytes, over all its frames;
 	// a larger message closes the connection with 1009.
@@ -189,9 +194,6 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Loops < 0 || c.Loops > 256 {
 		errs = append(errs, fmt.Errorf("loops must be between 1 and 256, got %d", c.Loops))
-	}
-	if c.MaxConns < 0 {
-		errs = append(errs, fmt.Errorf("max-conns must not be negative, got %d", c.MaxConns))
 	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("max-message must be positive, got %d", c.MaxMessage))

@@ -46,7 +46,6 @@ type connFlags uint8
 const (
 	flagPinged  connFlags = 1 << iota // ping sent since the last input
 	flagKill                          // close the TCP connection when the current callback returns
-	flagOverCap                       // accepted past MaxConns: answer 503
 	flagDrained                       // drain has sent this connection its close
 	// flagDeflate: permessage-deflate was negotiated, with no context
 	// takeover in either direction (the only parameters the server

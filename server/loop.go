@@ -54,6 +54,7 @@ type loopStats struct {
 	accepted          atomic.Uint64
 	upgrades          atomic.Uint64
 	rejected          atomic.Uint64
+	shed              atomic.Uint64 // connections closed in OnOpen over MaxConns
 	messagesIn        atomic.Uint64
 	messagesOut       atomic.Uint64
 	compressedIn      atomic.Uint64
@@ -143,14 +144,24 @@ func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
 // CloseTimeout.
 func (l *loop) closeSlow(c *Conn, queued int) {
 	l.stats.slowConsumers.Add(1)
-	l.srv.log.Warn("closing slow consumer",
-		connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", l.srv.cfg.MaxOutbound))
+	if n := l.srv.slowLog.note(l.srv.nowMs()); n > 0 {
+		l.srv.logSlow(n)
+	}
+	if ce := l.srv.log.Check(zap.DebugLevel, "closing slow consumer"); ce != nil {
+		ce.Write(connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", l.srv.cfg.MaxOutbound))
+	}
 	if c.state != stateOpen {
 		c.reason = ReasonSlowConsumer
 		l.kill(c)
 		return
 	}
 	l.startClose(c, ws.StatusPolicyViolation, "slow consumer", ReasonSlowConsumer)
+}
+
+// logSlow writes the rate-limited line about slow consumers: n closed
+// since the last line (each one is also logged at debug level).
+func (s *Server) logSlow(n int64) {
+	s.log.Warn("closed slow consumers", zap.Int64("count", n), zap.Int("limit_bytes", s.cfg.MaxOutbound))
 }
 
 // writeRaw writes bytes that bypass the outbound bound: close frames and

@@ -35,6 +35,11 @@ type Server struct {
 	tick                                 time.Duration
 	drainTick                            time.Duration // tick while draining
 
+	maxConns int      // Config.MaxConns resolved: 0 for no limit
+	budget   fdBudget // from the descriptor limit when New ran
+	shedLog  rateLog  // connections shed over maxConns
+	slowLog  rateLog  // slow consumers closed
+
 	open     atomic.Int64 // TCP connections, handshaking or upgraded
 	upgraded atomic.Int64 // WebSocket connections
 
@@ -43,6 +48,7 @@ type Server struct {
 	draining atomic.Bool
 	stopping atomic.Bool
 	serving  atomic.Bool
+	failed   atomic.Bool // the engine stopped without Close or Drain
 
 	engMu sync.Mutex
 	eng   gnet.Engine
@@ -82,6 +88,15 @@ func New(cfg Config) (*Server, error) {
 		p, _ := parseOriginPattern(o) // checked by Validate
 		s.origins = append(s.origins, p)
 	}
+	s.budget = hostBudget()
+	switch {
+	case cfg.MaxConns == 0:
+		s.maxConns = s.budget.maxConns
+	case cfg.MaxConns > 0:
+		s.maxConns = cfg.MaxConns
+	}
+	s.shedLog.lastMs.Store(-rateLogMs)
+	s.slowLog.lastMs.Store(-rateLogMs)
 	s.handshakeMs = cfg.HandshakeTimeout.Milliseconds()
 	s.pingMs = max(cfg.PingInterval.Milliseconds(), 0)
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
@@ -115,9 +130,17 @@ func tickFor(cfg Config) time.Duration {
 	return min(max(t, 5*time.Millisecond), 500*time.Millisecond)
 }
 
+// ErrEngineStopped is returned by Serve when the event loops stopped
+// although neither Close nor Drain asked them to. gnet ends its engine on
+// an accept error it does not retry (such as EMFILE, which MaxConns is
+// there to prevent); a program should exit non-zero on it so that a
+// supervisor restarts it.
+var ErrEngineStopped = errors.New("server: event loops stopped unexpectedly (see the log for gnet's error)")
+
 // Serve listens on Config.Addr and runs the event loops until Close or
-// Drain stops them. It returns nil after a requested stop, or the error
-// that prevented listening (such as the address being in use).
+// Drain stops them. It returns nil after a requested stop, the error
+// that prevented listening (such as the address being in use), or
+// ErrEngineStopped when the engine stopped on its own.
 func (s *Server) Serve() error {
 	if !s.serving.CompareAndSwap(false, true) {
 		return errors.New("server: Serve called twice")
@@ -140,6 +163,9 @@ func (s *Server) Serve() error {
 	if err != nil && !s.stopping.Load() {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	if s.failed.Load() {
+		return ErrEngineStopped
+	}
 	return nil
 }
 
@@ -151,10 +177,14 @@ func (s *Server) booted(eng gnet.Engine) {
 		if sa, err := unix.Getsockname(fd); err == nil {
 			s.addr = sockaddrToTCP(sa)
 		}
+		if err := setBacklog(fd, s.budget.backlog); err != nil {
+			s.log.Warn("cannot shorten the listen backlog", zap.Error(err))
+		}
 		_ = unix.Close(fd)
 	}
 	s.engMu.Unlock()
-	s.log.Info("listening", zap.Stringer("addr", s.Addr()), zap.Int("loops", s.cfg.Loops))
+	s.log.Info("listening", zap.Stringer("addr", s.Addr()), zap.Int("loops", s.cfg.Loops),
+		zap.Int("max_conns", s.maxConns), zap.Int("backlog", s.budget.backlog))
 	close(s.ready)
 }
 

@@ -10,7 +10,9 @@ type Stats struct {
 	Upgraded          int64  `json:"upgraded"` // WebSocket connections now
 	Accepted          uint64 `json:"accepted"`
 	Upgrades          uint64 `json:"upgrades"`
-	Rejected          uint64 `json:"rejected"` // upgrades refused with an HTTP error
+	Rejected          uint64 `json:"rejected"`  // upgrades refused with an HTTP error
+	Shed              uint64 `json:"shed"`      // connections closed at accept over MaxConns
+	MaxConns          int    `json:"max_conns"` // the cap in force (0: none)
 	MessagesIn        uint64 `json:"messages_in"`
 	MessagesOut       uint64 `json:"messages_out"`
 	CompressedIn      uint64 `json:"compressed_in"`  // messages received with permessage-deflate
@@ -34,12 +36,14 @@ func (s *Server) Stats() Stats {
 		Open:     s.open.Load(),
 		Upgraded: s.upgraded.Load(),
 		Draining: s.draining.Load(),
+		MaxConns: s.maxConns,
 	}
 	for _, l := range s.loops {
 		ls := &l.stats
 		st.Accepted += ls.accepted.Load()
 		st.Upgrades += ls.upgrades.Load()
 		st.Rejected += ls.rejected.Load()
+		st.Shed += ls.shed.Load()
 		st.MessagesIn += ls.messagesIn.Load()
 		st.MessagesOut += ls.messagesOut.Load()
 		st.CompressedIn += ls.compressedIn.Load()

@@ -27,6 +27,7 @@ const (
 	DefaultMaxOutbound      = 4 << 20
 	DefaultReadBufferSize   = 64 << 10
 	DefaultMaxPosted        = 4096
+	DefaultMessageTimeout   = 30 * time.Second
 
 	// DefaultCompressionLevel is flate.BestSpeed: permessage-deflate on a
 	// busy server is bound by CPU, and the fastest level already removes
@@ -76,6 +77,13 @@ type Config struct {
 	PingInterval time.Duration
 	// IdleTimeout closes a connection that has sent nothing for this long.
 	IdleTimeout time.Duration
+	// MessageTimeout bounds the time from a message's first frame header
+	// to its last byte. Without it a peer could keep a message open
+	// forever with empty continuation frames (or one byte now and then),
+	// each of which is input and so keeps the idle timer from firing,
+	// while the partial message holds its buffer. Past it the connection
+	// is closed with 1008. Negative disables it.
+	MessageTimeout time.Duration
 	// CloseTimeout is how long the server waits for the peer's reply after
 	// sending a close frame before it closes the TCP connection itself.
 	CloseTimeout time.Duration
@@ -159,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MessageTimeout == 0 {
+		c.MessageTimeout = DefaultMessageTimeout
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = DefaultCloseTimeout

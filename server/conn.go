@@ -150,4 +150,5 @@ type inbound struct {
 	off    int64     // payload bytes of hdr already consumed
 	remain int64     // payload bytes of hdr still to come
 	buf    []byte    // the message so far
+	start  int64     // ms clock: when the message's first frame header arrived
 }

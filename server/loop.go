@@ -56,6 +56,7 @@ type loopStats struct {
 	rejected          atomic.Uint64
 	shed              atomic.Uint64 // connections closed in OnOpen over MaxConns
 	messagesIn        atomic.Uint64
+	messageTimeouts   atomic.Uint64
 	messagesOut       atomic.Uint64
 	compressedIn      atomic.Uint64
 	compressedOut     atomic.Uint64
@@ -236,11 +237,14 @@ func (l *loop) reject(c *Conn, e *httpError) gnet.Action {
 	return gnet.Close
 }
 
-// getInbound gives c an inbound state from the free list.
+// getInbound gives c an inbound state from the free list. A new one
+// starts a message, whose MessageTimeout deadline the wheel must see: an
+// open Conn waiting for a later keepalive deadline is rescheduled.
 func (l *loop) getInbound(c *Conn) *inbound {
 	if c.in != nil {
 		return c.in
 	}
+	defer l.messageStarted(c)
 	var in *inbound
 	if n := len(l.free); n > 0 {
 		in = l.free[n-1]

@@ -31,9 +31,9 @@ type Server struct {
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
 
 	// Millisecond durations of the timeouts, for the loops' clock.
-	handshakeMs, pingMs, idleMs, closeMs int64
-	tick                                 time.Duration
-	drainTick                            time.Duration // tick while draining
+	handshakeMs, pingMs, idleMs, closeMs, messageMs int64
+	tick                                            time.Duration
+	drainTick                                       time.Duration // tick while draining
 
 	maxConns int      // Config.MaxConns resolved: 0 for no limit
 	budget   fdBudget // from the descriptor limit when New ran
@@ -101,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 	s.pingMs = max(cfg.PingInterval.Milliseconds(), 0)
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
 	s.closeMs = cfg.CloseTimeout.Milliseconds()
+	s.messageMs = max(cfg.MessageTimeout.Milliseconds(), 0)
 	s.tick = tickFor(cfg)
 	s.drainTick = min(max(cfg.DrainTimeout/100, 5*time.Millisecond), s.tick)
 	now := s.nowMs()
@@ -121,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 // between 5 ms and 500 ms. Timeouts fire up to one tick late.
 func tickFor(cfg Config) time.Duration {
 	shortest := cfg.HandshakeTimeout
-	for _, d := range []time.Duration{cfg.PingInterval, cfg.IdleTimeout, cfg.CloseTimeout} {
+	for _, d := range []time.Duration{cfg.PingInterval, cfg.IdleTimeout, cfg.CloseTimeout, cfg.MessageTimeout} {
 		if d > 0 && d < shortest {
 			shortest = d
 		}

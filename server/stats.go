@@ -23,6 +23,7 @@ type Stats struct {
 	SlowConsumers     uint64 `json:"slow_consumers"`
 	IdleTimeouts      uint64 `json:"idle_timeouts"`
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
+	MessageTimeouts   uint64 `json:"message_timeouts"` // messages not complete within MessageTimeout
 	CloseTimeouts     uint64 `json:"close_timeouts"`
 	Dropped           uint64 `json:"dropped"`   // prepared sends skipped under SlowDrop
 	Posted            uint64 `json:"posted"`    // functions accepted by Loop.Post
@@ -54,6 +55,7 @@ func (s *Server) Stats() Stats {
 		st.SlowConsumers += ls.slowConsumers.Load()
 		st.IdleTimeouts += ls.idleTimeouts.Load()
 		st.HandshakeTimeouts += ls.handshakeTimeouts.Load()
+		st.MessageTimeouts += ls.messageTimeouts.Load()
 		st.CloseTimeouts += ls.closeTimeouts.Load()
 		st.Dropped += ls.dropped.Load()
 		st.Posted += ls.posted.Load()

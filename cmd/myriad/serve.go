@@ -65,6 +65,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or console")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	addGatewayFlags(fs, &o.gw)
+	addLimitFlags(fs, c)
 	return fs
 }
 

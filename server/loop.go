@@ -35,6 +35,7 @@ type loop struct {
 	vals [][]byte   // scratch for header values during an upgrade
 
 	drain drainState
+	jobs  slicedJobs // PostSliced jobs between steps
 
 	sweeping atomic.Bool // a sweep is queued or running
 	stats    loopStats

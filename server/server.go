@@ -111,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		l := &loop{srv: s, idx: i, z: codec{level: cfg.CompressionLevel}}
 		l.pub.l = l
 		l.runBox = l.newRunBox()
+		l.jobs.task = gnet.RunnableFunc(l.runJobs)
 		l.wheel.init(s.tick.Milliseconds(), now)
 		s.loops[i] = l
 		s.pubLoops[i] = &l.pub

@@ -28,6 +28,7 @@ const (
 	DefaultReadBufferSize   = 64 << 10
 	DefaultMaxPosted        = 4096
 	DefaultMessageTimeout   = 30 * time.Second
+	DefaultSlowTimeout      = 30 * time.Second
 
 	// DefaultCompressionLevel is flate.BestSpeed: permessage-deflate on a
 	// busy server is bound by CPU, and the fastest level already removes
@@ -93,6 +94,19 @@ type Config struct {
 	// MaxOutbound bounds bytes queued for one connection that the kernel
 	// has not taken yet. A connection past it is closed as a slow consumer.
 	MaxOutbound int
+	// MaxBuffered bounds the bytes buffered by the whole process: the
+	// outbound queues the kernel has not taken and the messages being
+	// assembled, over all connections. Each loop recounts its holders
+	// every tick; while the total is over the bound, a connection that is
+	// behind takes no more bytes (as if at MaxOutbound), and each loop
+	// closes its largest holders with 1013 until its share of the excess
+	// is freed. 0 means DefaultMaxBuffered(); negative means no bound.
+	MaxBuffered int64
+	// SlowTimeout closes (1008) a connection whose outbound queue has
+	// stayed at MaxOutbound this long, as measured by sends that
+	// SlowDrop skipped: without it a client that never reads but answers
+	// pings would pin MaxOutbound bytes forever. Negative disables it.
+	SlowTimeout time.Duration
 	// ReadBufferSize is each event loop's read buffer (shared by all its
 	// connections, not per connection).
 	ReadBufferSize int
@@ -167,6 +181,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.SlowTimeout == 0 {
+		c.SlowTimeout = DefaultSlowTimeout
 	}
 	if c.MessageTimeout == 0 {
 		c.MessageTimeout = DefaultMessageTimeout

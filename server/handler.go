@@ -87,6 +87,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	s, l := h.srv, c.loop
 	l.wheel.remove(c)
+	l.forget(c)
 	l.putInbound(c)
 	if l.opening.c == c {
 		l.opening = opening{}

@@ -36,6 +36,7 @@ type loop struct {
 
 	drain drainState
 	jobs  slicedJobs // PostSliced jobs between steps
+	held  holders    // connections holding buffered bytes (MaxBuffered, SlowTimeout)
 
 	sweeping atomic.Bool // a sweep is queued or running
 	stats    loopStats
@@ -58,6 +59,8 @@ type loopStats struct {
 	shed              atomic.Uint64 // connections closed in OnOpen over MaxConns
 	messagesIn        atomic.Uint64
 	messageTimeouts   atomic.Uint64
+	slowTimeouts      atomic.Uint64
+	overBudget        atomic.Uint64
 	messagesOut       atomic.Uint64
 	compressedIn      atomic.Uint64
 	compressedOut     atomic.Uint64
@@ -119,6 +122,9 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 		// gnet has closed the connection already.
 		return ErrClosed
 	}
+	if c.gc.OutboundBuffered() > 0 {
+		l.hold(c)
+	}
 	if rsv != 0 {
 		l.stats.compressedOut.Add(1)
 	}
@@ -130,10 +136,11 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 // empty always takes one message, however large (MaxMessage bounds what
 // an application is likely to send): otherwise a message between
 // MaxOutbound and MaxMessage could never be sent at all, and the peer
-// would be closed as slow with nothing queued.
+// would be closed as slow with nothing queued. While the process is over
+// MaxBuffered, a connection that is behind takes nothing more.
 func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
 	queued = c.gc.OutboundBuffered()
-	return queued, queued == 0 || queued+n <= l.srv.cfg.MaxOutbound
+	return queued, queued == 0 || (queued+n <= l.srv.cfg.MaxOutbound && !l.srv.overBudget.Load())
 }
 
 // closeSlow closes c as a slow consumer: counted and logged here, once,

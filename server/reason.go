@@ -24,6 +24,7 @@ const (
 	ReasonShutdown                     // engine stopped
 	ReasonMessageTimeout               // a message not complete within MessageTimeout
 	ReasonSlowTimeout                  // outbound queue at MaxOutbound for SlowTimeout
+	ReasonOverBudget                   // among the largest holders when over MaxBuffered
 )
 
 // String returns the reason in snake case, as logs and metrics name it.
@@ -57,6 +58,8 @@ func (r CloseReason) String() string {
 		return "message_timeout"
 	case ReasonSlowTimeout:
 		return "slow_timeout"
+	case ReasonOverBudget:
+		return "over_budget"
 	}
 	return "none"
 }

@@ -31,14 +31,17 @@ type Server struct {
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
 
 	// Millisecond durations of the timeouts, for the loops' clock.
-	handshakeMs, pingMs, idleMs, closeMs, messageMs int64
-	tick                                            time.Duration
-	drainTick                                       time.Duration // tick while draining
+	handshakeMs, pingMs, idleMs, closeMs, messageMs, slowMs int64
+	tick                                                    time.Duration
+	drainTick                                               time.Duration // tick while draining
 
 	maxConns int      // Config.MaxConns resolved: 0 for no limit
 	budget   fdBudget // from the descriptor limit when New ran
 	shedLog  rateLog  // connections shed over maxConns
 	slowLog  rateLog  // slow consumers closed
+
+	maxBuffered int64       // Config.MaxBuffered resolved: <= 0 for no bound
+	overBudget  atomic.Bool // the last count was over maxBuffered
 
 	open     atomic.Int64 // TCP connections, handshaking or upgraded
 	upgraded atomic.Int64 // WebSocket connections
@@ -102,6 +105,11 @@ func New(cfg Config) (*Server, error) {
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
 	s.closeMs = cfg.CloseTimeout.Milliseconds()
 	s.messageMs = max(cfg.MessageTimeout.Milliseconds(), 0)
+	s.slowMs = max(cfg.SlowTimeout.Milliseconds(), 0)
+	s.maxBuffered = cfg.MaxBuffered
+	if s.maxBuffered == 0 {
+		s.maxBuffered = DefaultMaxBuffered()
+	}
 	s.tick = tickFor(cfg)
 	s.drainTick = min(max(cfg.DrainTimeout/100, 5*time.Millisecond), s.tick)
 	now := s.nowMs()

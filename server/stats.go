@@ -25,9 +25,13 @@ type Stats struct {
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
 	MessageTimeouts   uint64 `json:"message_timeouts"` // messages not complete within MessageTimeout
 	CloseTimeouts     uint64 `json:"close_timeouts"`
-	Dropped           uint64 `json:"dropped"`   // prepared sends skipped under SlowDrop
-	Posted            uint64 `json:"posted"`    // functions accepted by Loop.Post
-	PostBusy          uint64 `json:"post_busy"` // Loop.Post refusals with ErrBusy
+	Dropped           uint64 `json:"dropped"`       // prepared sends skipped under SlowDrop
+	SlowTimeouts      uint64 `json:"slow_timeouts"` // closed after SlowTimeout at MaxOutbound
+	OverBudget        uint64 `json:"over_budget"`   // closed as the largest holders over MaxBuffered
+	Buffered          int64  `json:"buffered"`      // bytes queued or being assembled, at the last tick
+	MaxBuffered       int64  `json:"max_buffered"`  // the budget in force (<= 0: none)
+	Posted            uint64 `json:"posted"`        // functions accepted by Loop.Post
+	PostBusy          uint64 `json:"post_busy"`     // Loop.Post refusals with ErrBusy
 	Draining          bool   `json:"draining"`
 }
 
@@ -38,6 +42,9 @@ func (s *Server) Stats() Stats {
 		Upgraded: s.upgraded.Load(),
 		Draining: s.draining.Load(),
 		MaxConns: s.maxConns,
+
+		Buffered:    s.bufferedTotal(),
+		MaxBuffered: s.maxBuffered,
 	}
 	for _, l := range s.loops {
 		ls := &l.stats
@@ -58,6 +65,8 @@ func (s *Server) Stats() Stats {
 		st.MessageTimeouts += ls.messageTimeouts.Load()
 		st.CloseTimeouts += ls.closeTimeouts.Load()
 		st.Dropped += ls.dropped.Load()
+		st.SlowTimeouts += ls.slowTimeouts.Load()
+		st.OverBudget += ls.overBudget.Load()
 		st.Posted += ls.posted.Load()
 		st.PostBusy += ls.postBusy.Load()
 	}

@@ -14,6 +14,7 @@ func (l *loop) sweepTask(context.Context) error {
 	defer l.sweeping.Store(false)
 	now := l.srv.nowMs()
 	l.wheel.advance(now, func(c *Conn) { l.expire(c, now) })
+	l.budgetStep(now)
 	if l.srv.draining.Load() {
 		l.drainStep(now)
 	}
@@ -127,6 +128,7 @@ func (l *loop) messageDue(c *Conn, at int64) int64 {
 func (l *loop) messageStarted(c *Conn) {
 	now := l.srv.nowMs()
 	c.in.start = now
+	l.hold(c)
 	if c.state != stateOpen || l.srv.messageMs == 0 || c.slot == noSlot {
 		return
 	}

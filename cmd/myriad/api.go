@@ -30,6 +30,7 @@ func listenAPI(addr string, h http.Handler, log *zap.Logger) (*apiServer, error)
 	if err != nil {
 		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 	}
+	ln = newLimitListener(ln, apiMaxConns)
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 
 	"github.com/myriadws/myriad/frame"
 )
@@ -212,47 +214,72 @@ func (a *Attack) hold(ctx context.Context, conns []net.Conn, req []byte, d time.
 	}
 }
 
-// closedByServer reads what each connection has left, in parallel and
-// for wait at most, and counts those the server has closed: EOF or
-// reset, or, on an upgraded connection, a close frame (the server may
+// closedByServer polls every connection without blocking until wait has
+// passed or all are decided, and counts those the server has closed: EOF
+// or reset, or, on an upgraded connection, a close frame (the server may
 // still be waiting for our answer to it). A slow reader's close frame is
-// queued behind everything it did not read, and a receive window that
-// was shut for long may reopen only when the server's persist timer next
+// queued behind everything it did not read, and a receive window that was
+// shut for long may reopen only when the server's persist timer next
 // fires, so wait should exceed the server's close timeout.
 func closedByServer(conns []net.Conn, upgraded bool, wait time.Duration) int {
 	deadline := time.Now().Add(wait)
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		closed int
-	)
-	const workers = 32
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(conns); i += workers {
-				// A window that opens by more than a segment is announced
-				// at once; a small one can wait for the peer's persist
-				// timer, seconds after it backed off.
-				if tc, ok := conns[i].(*net.TCPConn); ok {
-					_ = tc.SetReadBuffer(1 << 20)
-				}
-				_ = conns[i].SetReadDeadline(deadline)
-				var fs frameScan
-				_, err := io.Copy(&fs, conns[i])
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() && !(upgraded && fs.sawClose) {
-					continue
-				}
-				mu.Lock()
-				closed++
-				mu.Unlock()
-			}
-		}()
+	scans := make([]frameScan, len(conns))
+	pending := make([]int, len(conns))
+	for i := range conns {
+		// A window that opens by more than a segment is announced at
+		// once, so the server sends the rest without waiting.
+		if tc, ok := conns[i].(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(1 << 20)
+		}
+		pending[i] = i
 	}
-	wg.Wait()
+	closed := 0
+	buf := make([]byte, 64<<10)
+	for len(pending) > 0 {
+		left := pending[:0]
+		for _, i := range pending {
+			gone := drainNow(conns[i], buf, &scans[i])
+			if gone || (upgraded && scans[i].sawClose) {
+				closed++
+				continue
+			}
+			left = append(left, i)
+		}
+		pending = left
+		if len(pending) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return closed
+}
+
+// drainNow reads what c has without blocking into scan and reports whether
+// the peer has closed it (EOF or an error other than "nothing yet").
+func drainNow(c net.Conn, buf []byte, scan *frameScan) (gone bool) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, _, rerr := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+			switch {
+			case n > 0:
+				_, _ = scan.Write(buf[:n])
+				continue
+			case rerr == unix.EAGAIN || rerr == unix.EINTR:
+			default: // 0 bytes: EOF; or a reset
+				gone = true
+			}
+			return true
+		}
+	})
+	return gone || err != nil
 }
 
 // frameScan walks the server frames written to it, keeping only the

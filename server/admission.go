@@ -1,9 +1,6 @@
 package server
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
@@ -15,63 +12,39 @@ import (
 // before the reactor sees it, and gnet stops the whole engine when accept
 // fails with anything but EAGAIN (EMFILE included). So the reactor keeps
 // the connections it admits below the descriptor limit by a margin that
-// covers everything else the process opens:
-//
-//   - fdReserve for the rest of the program: the API listener and its
-//     connections, logs, the broker link, gnet's pollers and wake-up
-//     descriptors;
-//   - the accept batch: with one listener, gnet's acceptor takes every
-//     queued connection (up to the listen backlog, plus the few that
-//     arrive meanwhile) before the loops' OnOpen can refuse any, so the
-//     reactor shortens the backlog to acceptBacklog and counts it in the
-//     margin.
-//
-// Over-cap connections are closed in OnOpen, right after accept, so a
-// flood of idle TCP connections holds at most the margin's descriptors
-// beyond MaxConns and never the last one.
+// covers everything else the process opens: fdReserve for the rest of the
+// program (the API listener and its connections, logs, the broker link,
+// gnet's pollers and wake-up descriptors, the listeners), and acceptSlack
+// for the connections just accepted and not yet refused. Each loop
+// accepts on its own listener, one connection at a time, and runs OnOpen
+// before the next accept (see port.go), so at most one connection per
+// loop is in that state; connections waiting in the kernel's accept queue
+// hold no descriptor of ours. A connection past MaxConns is closed in
+// OnOpen, so a flood of idle TCP connections never takes the last
+// descriptor.
 const (
-	fdReserve         = 256
-	minAcceptBacklog  = 64
-	acceptBacklogPart = 16 // backlog = limit / acceptBacklogPart, within bounds
+	fdReserve   = 256
+	acceptSlack = 64
 )
 
-// fdBudget is what the descriptor limit allows: the default MaxConns and
-// the listen backlog that goes with it.
-type fdBudget struct {
-	maxConns int
-	backlog  int
-}
-
-// budgetFor derives the budget from a descriptor limit and the kernel's
-// somaxconn (which caps any backlog).
-func budgetFor(nofile uint64, somaxconn int) fdBudget {
+// budgetFor derives the default MaxConns from a descriptor limit.
+func budgetFor(nofile uint64) int {
 	lim := int(min(nofile, 1<<30))
-	backlog := min(max(lim/acceptBacklogPart, minAcceptBacklog), max(somaxconn, minAcceptBacklog))
-	reserve := min(fdReserve, lim/4)
-	return fdBudget{maxConns: max(lim-reserve-backlog, 1), backlog: backlog}
+	reserve := min(fdReserve, lim/4) + min(acceptSlack, lim/8)
+	return max(lim-reserve, 1)
 }
 
-// hostBudget reads RLIMIT_NOFILE and net.core.somaxconn. With no limit to
-// read, it allows what the kernel's default soft limit would.
-func hostBudget() fdBudget {
+// DefaultMaxConns returns the MaxConns a zero Config gets on this host:
+// RLIMIT_NOFILE minus the reserve and the accept slack described above.
+// Any goroutine may call it.
+func DefaultMaxConns() int {
 	var rl unix.Rlimit
 	nofile := uint64(1024)
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 {
 		nofile = rl.Cur
 	}
-	somax := 4096
-	if b, err := os.ReadFile("/proc/sys/net/core/somaxconn"); err == nil {
-		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && v > 0 {
-			somax = v
-		}
-	}
-	return budgetFor(nofile, somax)
+	return budgetFor(nofile)
 }
-
-// DefaultMaxConns returns the MaxConns a zero Config gets on this host:
-// RLIMIT_NOFILE minus the reserve and the accept batch described above.
-// Any goroutine may call it.
-func DefaultMaxConns() int { return hostBudget().maxConns }
 
 // admit counts a new TCP connection and reports whether it is within
 // MaxConns. A refused one is uncounted again at once: it never reaches
@@ -117,11 +90,6 @@ func (s *Server) flushRateLogs() {
 
 // shedResponse is the whole answer to a shed connection, shared by all.
 var shedResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nRetry-After: 1\r\n\r\n")
-
-// setBacklog shortens the listener's accept queue to n. listen(2) on a
-// listening socket only updates its backlog, and fd is a duplicate of
-// gnet's listener, sharing the socket.
-func setBacklog(fd, n int) error { return unix.Listen(fd, n) }
 
 // rateLog counts events that deserve a log line but could come by the
 // thousand (shed connections, slow consumers) and lets at most one line

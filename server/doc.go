@@ -54,10 +54,10 @@
 // Running out of anything sheds load; it never stops the server. gnet
 // ends its engine when accept fails with EMFILE, so connections are
 // capped below the descriptor limit (MaxConns, by default RLIMIT_NOFILE
-// minus a reserve of 256 for the rest of the program and minus the accept
-// batch, which the server bounds by shortening the listen backlog to a
-// sixteenth of the limit): a connection past the cap gets 503 from
-// OnOpen and is closed before it sends anything. If the engine stops
+// minus a reserve of 256 for the rest of the program and 64 for
+// connections just accepted): each loop accepts on its own SO_REUSEPORT
+// listener, one connection at a time, and a connection past the cap gets
+// 503 from OnOpen and is closed before the loop accepts another. If the engine stops
 // anyway, Serve returns ErrEngineStopped. A message must complete within
 // MessageTimeout. The bytes buffered by all connections are bounded by
 // MaxBuffered, recounted every tick from the connections that have fallen

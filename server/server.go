@@ -35,10 +35,9 @@ type Server struct {
 	tick                                                    time.Duration
 	drainTick                                               time.Duration // tick while draining
 
-	maxConns int      // Config.MaxConns resolved: 0 for no limit
-	budget   fdBudget // from the descriptor limit when New ran
-	shedLog  rateLog  // connections shed over maxConns
-	slowLog  rateLog  // slow consumers closed
+	maxConns int     // Config.MaxConns resolved: 0 for no limit
+	shedLog  rateLog // connections shed over maxConns
+	slowLog  rateLog // slow consumers closed
 
 	maxBuffered int64       // Config.MaxBuffered resolved: <= 0 for no bound
 	overBudget  atomic.Bool // the last count was over maxBuffered
@@ -91,10 +90,9 @@ func New(cfg Config) (*Server, error) {
 		p, _ := parseOriginPattern(o) // checked by Validate
 		s.origins = append(s.origins, p)
 	}
-	s.budget = hostBudget()
 	switch {
 	case cfg.MaxConns == 0:
-		s.maxConns = s.budget.maxConns
+		s.maxConns = DefaultMaxConns()
 	case cfg.MaxConns > 0:
 		s.maxConns = cfg.MaxConns
 	}
@@ -156,10 +154,16 @@ func (s *Server) Serve() error {
 		return errors.New("server: Serve called twice")
 	}
 	defer close(s.done)
+	addr, hold, err := pinPort(s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	defer hold.release()
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
-		gnet.WithReusePort(false),
+		// One listener per loop: see port.go.
+		gnet.WithReusePort(true),
 		// SO_REUSEADDR lets a restarted server bind while the previous
 		// one's connections sit in TIME_WAIT (the server closes first, so
 		// after a drain there are as many as it had clients). It does not
@@ -169,7 +173,7 @@ func (s *Server) Serve() error {
 		gnet.WithReadBufferCap(s.cfg.ReadBufferSize),
 		gnet.WithLogger(s.log.WithOptions(zap.AddCallerSkip(1)).Sugar()),
 	}
-	err := gnet.Run(&handler{srv: s}, "tcp://"+s.cfg.Addr, opts...)
+	err = gnet.Run(&handler{srv: s}, "tcp://"+addr, opts...)
 	if err != nil && !s.stopping.Load() {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
@@ -187,14 +191,11 @@ func (s *Server) booted(eng gnet.Engine) {
 		if sa, err := unix.Getsockname(fd); err == nil {
 			s.addr = sockaddrToTCP(sa)
 		}
-		if err := setBacklog(fd, s.budget.backlog); err != nil {
-			s.log.Warn("cannot shorten the listen backlog", zap.Error(err))
-		}
 		_ = unix.Close(fd)
 	}
 	s.engMu.Unlock()
 	s.log.Info("listening", zap.Stringer("addr", s.Addr()), zap.Int("loops", s.cfg.Loops),
-		zap.Int("max_conns", s.maxConns), zap.Int("backlog", s.budget.backlog))
+		zap.Int("max_conns", s.maxConns))
 	close(s.ready)
 }
 

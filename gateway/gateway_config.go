@@ -65,8 +65,9 @@ type Config struct {
 	// MaxClientMessage bounds a client message in bytes; larger gets an
 	// error reply. server.Config.MaxMessage still bounds frames (1009).
 	MaxClientMessage int
-	// MaxClientErrors is how many error replies in a row a connection may
-	// earn before it is closed with 1008 (policy violation).
+	// MaxClientErrors is how many error replies a connection may earn
+	// within a minute before it is closed with 1008 (policy violation).
+	// Good requests in between do not reset the count.
 	MaxClientErrors int
 	// MaxPresenceUsers bounds the user list of a presence answer.
 	MaxPresenceUsers int

@@ -91,7 +91,10 @@ func (g *Gateway) OnMessage(c *server.Conn, op ws.OpCode, data []byte) {
 		g.fail(sh, c, m.Ref, err.Error())
 		return
 	}
-	if s := sh.conns[c]; s != nil && s.strikes > 0 {
+	// A good request does not forgive earlier errors: the count only
+	// lapses with its window, or abuse interleaved with good requests
+	// would never be closed.
+	if s := sh.conns[c]; s != nil && s.strikes > 0 && s.strikesLapsed(time.Now()) {
 		s.strikes = 0
 		sh.release(c, s)
 	}
@@ -221,11 +224,15 @@ func (g *Gateway) publishFromClient(id string, topics []string, data []byte) (du
 }
 
 // fail answers a bad request with an error reply and closes the
-// connection once it has failed MaxClientErrors times in a row.
+// connection once it has failed MaxClientErrors times within
+// clientErrorWindow.
 func (g *Gateway) fail(sh *shard, c *server.Conn, ref json.RawMessage, msg string) {
 	sh.stats.clientErrors.Add(1)
 	g.reply(sh, c, &reply{Type: "error", Error: msg, Ref: ref})
 	s := sh.session(c, true)
+	if now := time.Now(); s.strikes == 0 || s.strikesLapsed(now) {
+		s.strikes, s.struckAt = 0, uint32(now.Unix())
+	}
 	if s.strikes < 255 {
 		s.strikes++
 	}

@@ -63,11 +63,21 @@ type topicSubs struct {
 // or recent errors. An anonymous connection that subscribes to nothing
 // costs the gateway nothing.
 type session struct {
-	grant   *grant
-	topics  []*topicSubs // bounded by MaxTopicsPerConn; scanned linearly
-	strikes uint8        // error replies in a row
-	tokens  float32      // the message rate bucket (see allow)
-	lastMs  int64        // when tokens was last filled; 0: never
+	grant    *grant
+	topics   []*topicSubs // bounded by MaxTopicsPerConn; scanned linearly
+	strikes  uint8        // error replies since struckAt
+	struckAt uint32       // unix seconds of the first error of the window
+	tokens   float32      // the message rate bucket (see allow)
+	lastMs   int64        // when tokens was last filled; 0: never
+}
+
+// clientErrorWindow is the window over which a connection's error replies
+// are counted against MaxClientErrors.
+const clientErrorWindow = time.Minute
+
+// strikesLapsed reports whether the error window has passed.
+func (s *session) strikesLapsed(now time.Time) bool {
+	return now.Unix()-int64(s.struckAt) >= int64(clientErrorWindow/time.Second)
 }
 
 // shrinkFloor is the high-water mark from which an emptied map is

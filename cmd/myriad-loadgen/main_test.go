@@ -45,7 +45,7 @@ func TestArguments(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: exitOK, stdoutHas: []string{"idle", "echo", "churn", "broadcast", "--url", "--procs", "--source", "--topic", "--api", "--api-key", "--pub-rate", "merge"}},
 		{name: "--help", args: []string{"--help"}, code: exitOK, stdoutHas: []string{"scenarios:"}},
 		{name: "nothing", args: nil, code: exitUsage, stderrHas: []string{"missing scenario"}},
-		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, idle"}},
+		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, flood, idle, slow-readers, slowloris"}},
 		{name: "flag before scenario", args: []string{"--conns", "5", "idle"}, code: exitUsage, stderrHas: []string{"scenario comes first"}},
 		{name: "unknown flag", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--bogus"}, code: exitUsage, stderrHas: []string{"bogus"}},
 		{name: "no url", args: []string{"idle", "--conns", "5"}, code: exitUsage, stderrHas: []string{"no target"}},

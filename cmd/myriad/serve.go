@@ -49,7 +49,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", server.DefaultAddr, "WebSocket listen address")
 	fs.BoolVar(&o.multicore, "multicore", true, "one event loop per CPU (false: a single loop)")
 	fs.IntVar(&c.Loops, "loops", 0, "number of event loops (0: one per CPU when --multicore)")
-	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections, 0 for no limit; upgrades past it get 503")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections (0: descriptor limit minus headroom, -1: no limit); more are answered 503 at accept")
 	fs.Var(byteSize{p64: &c.MaxMessage}, "max-message", "largest message payload (e.g. 1MiB); larger closes with 1009")
 	fs.Var(byteSize{p: &c.MaxHeaderBytes}, "max-header-bytes", "largest upgrade request head; larger gets 431")
 	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", server.DefaultHandshakeTimeout, "time allowed from accept to a complete upgrade request")
@@ -74,6 +74,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API listener (behind --api-key when set)")
 	addGatewayFlags(fs, &o.gw)
 	addClusterFlags(fs, &o.cl)
+	addLimitFlags(fs, c)
 	return fs
 }
 

@@ -30,6 +30,8 @@ type config struct {
 	dialWorkers int
 	loops       int
 	procs       int
+	procsAuto   bool
+	sourcesAuto bool
 	jsonPath    string
 	quiet       bool
 	topic       string
@@ -53,7 +55,9 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.closeWait, "close-timeout", loadgen.DefaultCloseTimeout, "wait for the server's close reply (and echo or broadcast stragglers) before giving up")
 	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle, broadcast: wait after connecting before sampling memory (broadcast publishes after it)")
 	fs.Var(&cfg.sources, "source", "local source `addresses`: list or range (127.0.0.2-127.0.0.40); repeatable")
-	fs.IntVar(&cfg.procs, "procs", 1, "worker processes to spread connections over (each has its own fd limit)")
+	fs.Var(autoFlag{&cfg.sourcesAuto, nil}, "sources", "`auto`: pick 127.0.0.x source addresses enough for --conns under the ephemeral port range and the targets")
+	cfg.procs = 1
+	fs.Var(autoFlag{&cfg.procsAuto, &cfg.procs}, "procs", "worker `processes` to spread connections over (each has its own fd limit), or auto: enough for --conns under RLIMIT_NOFILE")
 	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable (as many as --url: the i-th serves the i-th URL)")
 	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16); broadcast: bytes of each message's data, padded")
 	fs.Float64Var(&cfg.msgRate, "msg-rate", loadgen.DefaultMsgRate, "echo: messages per second per connection")
@@ -160,5 +164,37 @@ func (l *sourceList) Set(v string) error {
 		return err
 	}
 	*l = append(*l, addrs...)
+	return nil
+}
+
+// autoFlag is a flag that takes "auto" or, when n is set, a count.
+type autoFlag struct {
+	auto *bool
+	n    *int
+}
+
+func (f autoFlag) String() string {
+	switch {
+	case f.auto != nil && *f.auto:
+		return "auto"
+	case f.n != nil:
+		return strconv.Itoa(*f.n)
+	}
+	return ""
+}
+
+func (f autoFlag) Set(v string) error {
+	if v == "auto" {
+		*f.auto = true
+		return nil
+	}
+	if f.n == nil {
+		return fmt.Errorf("%q: the only value is auto (use --source for addresses)", v)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q is neither auto nor a count of at least 1", v)
+	}
+	*f.auto, *f.n = false, n
 	return nil
 }

@@ -74,14 +74,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "myriad-loadgen: unexpected argument %q; run 'myriad-loadgen help'\n", fs.Arg(0))
 		return exitUsage
 	}
-	if cfg.procs < 1 {
-		fmt.Fprintln(stderr, "myriad-loadgen: --procs must be at least 1")
-		return exitUsage
-	}
 	cfg.configure(sc)
 	plan, err := cfg.plan(name)
 	if err == nil {
 		err = plan.Validate()
+	}
+	if err == nil {
+		err = cfg.autoSize(&plan, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
@@ -129,6 +128,33 @@ func runPlan(ctx context.Context, plan loadgen.Plan, sc loadgen.Scenario, procs 
 		return nil, fmt.Errorf("finding my own executable for --procs: %w", err)
 	}
 	return loadgen.RunProcs(ctx, plan, sc, procs, loadgen.Workers{Exe: exe, Args: []string{workerCommand}, Stderr: stderr}, opts)
+}
+
+// autoSize applies --procs auto and --sources auto to cfg and plan and
+// prints what they chose.
+func (cfg *config) autoSize(plan *loadgen.Plan, stderr io.Writer) error {
+	if !cfg.procsAuto && !cfg.sourcesAuto {
+		return nil
+	}
+	if cfg.sourcesAuto && len(plan.Sources) > 0 {
+		return errors.New("--sources auto and --source exclude each other")
+	}
+	h, err := loadgen.ReadHostLimits()
+	if err != nil {
+		return err
+	}
+	sz, err := loadgen.AutoSize(*plan, h, cfg.procsAuto, cfg.sourcesAuto)
+	if err != nil {
+		return err
+	}
+	if cfg.procsAuto {
+		cfg.procs = sz.Procs
+	}
+	if cfg.sourcesAuto {
+		plan.Sources = sz.Sources
+	}
+	fmt.Fprintf(stderr, "auto: %s\n", sz.Why)
+	return nil
 }
 
 func writeReport(rep *loadgen.Report, jsonPath string, stdout, stderr io.Writer) int {

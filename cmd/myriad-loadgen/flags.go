@@ -27,6 +27,7 @@ type config struct {
 	settle      time.Duration
 	size        int
 	msgRate     float64
+	inFlight    int
 	dialWorkers int
 	loops       int
 	procs       int
@@ -49,11 +50,11 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.conns, "conns", 1000, "connections to open (churn: connections open at steady state)")
 	fs.Float64Var(&cfg.rate, "rate", 0, "new connections per second, on a fixed schedule; 0 = as fast as the dial workers go")
 	fs.DurationVar(&cfg.ramp, "ramp", 0, "raise the connect rate linearly from 0 to --rate over this time")
-	fs.DurationVar(&cfg.duration, "duration", loadgen.DefaultDuration, "how long to hold (idle), send (echo), keep opening (churn) or publish (broadcast)")
+	fs.DurationVar(&cfg.duration, "duration", loadgen.DefaultDuration, "how long to hold after settling (idle), send (echo), keep opening (churn) or publish after settling (broadcast)")
 	fs.IntVar(&cfg.retries, "retries", 0, "retries per failed connection attempt")
 	fs.DurationVar(&cfg.handshake, "handshake-timeout", loadgen.DefaultHandshakeTimeout, "limit on TCP connect plus WebSocket upgrade")
 	fs.DurationVar(&cfg.closeWait, "close-timeout", loadgen.DefaultCloseTimeout, "wait for the server's close reply (and echo or broadcast stragglers) before giving up")
-	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle, broadcast: wait after connecting before sampling memory (broadcast publishes after it)")
+	fs.DurationVar(&cfg.settle, "settle", loadgen.DefaultSettle, "idle, broadcast, capacity: wait after connecting before sampling memory; independent of --duration, which starts after it")
 	fs.Var(&cfg.sources, "source", "local source `addresses`: list or range (127.0.0.2-127.0.0.40); repeatable")
 	fs.Var(autoFlag{&cfg.sourcesAuto, nil}, "sources", "`auto`: pick 127.0.0.x source addresses enough for --conns under the ephemeral port range and the targets")
 	cfg.procs = 1
@@ -61,6 +62,7 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.Var(&cfg.serverPIDs, "server-pid", "server `pid` whose RSS to sample before and after connecting; repeatable (as many as --url: the i-th serves the i-th URL)")
 	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16); broadcast: bytes of each message's data, padded")
 	fs.Float64Var(&cfg.msgRate, "msg-rate", loadgen.DefaultMsgRate, "echo: messages per second per connection")
+	fs.IntVar(&cfg.inFlight, "in-flight", 0, "echo: closed loop, each connection keeps this many messages outstanding (sends the next when one returns; --msg-rate unused); 0 = open loop at --msg-rate")
 	fs.StringVar(&cfg.topic, "topic", loadgen.DefaultTopic, "broadcast: topic to subscribe and publish to (added to --url as ?topics= unless it names topics)")
 	fs.StringVar(&cfg.api, "api", loadgen.DefaultAPI, "broadcast: publish API `URL`")
 	fs.StringVar(&cfg.apiKey, "api-key", "", "broadcast: publish API key, sent as Authorization: Bearer")
@@ -98,6 +100,7 @@ func (cfg *config) plan(scenario string) (loadgen.Plan, error) {
 		Sources:          cfg.sources,
 		Size:             cfg.size,
 		MsgRate:          cfg.msgRate,
+		InFlight:         cfg.inFlight,
 		DialWorkers:      cfg.dialWorkers,
 		Loops:            cfg.loops,
 		ServerPIDs:       cfg.serverPIDs,

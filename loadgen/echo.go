@@ -90,17 +90,7 @@ func (*Echo) Check(p Plan) error {
 // Drive implements Scenario.
 func (e *Echo) Drive(ctx context.Context, s *Session) error {
 	p := s.Plan()
-	e.s = s
-	e.size = p.Size
-	e.inFlight = p.InFlight
-	e.interval = max(1, int64(float64(time.Second)/p.MsgRate))
-	e.rtt = s.Recorder(HistRTT)
-	e.gaps = s.Counter(CounterEchoGaps)
-	e.reordered = s.Counter(CounterEchoReordered)
-	e.short = s.Counter(CounterEchoShort)
-	e.backpressure = s.Counter(CounterEchoBackpressure)
-	e.lost = s.Counter(CounterEchoLost)
-
+	e.prepare(s)
 	if err := s.Connect(ctx, ConnectSpec{Count: p.Conns, Rate: p.Rate, Ramp: p.Ramp}); err != nil {
 		return err
 	}
@@ -122,6 +112,21 @@ func (e *Echo) Drive(ctx context.Context, s *Session) error {
 	})
 	e.lost.Store(max(0, s.MessagesSent()-s.MessagesReceived()))
 	return err
+}
+
+// prepare takes the plan's parameters and registers the counters.
+func (e *Echo) prepare(s *Session) {
+	p := s.Plan()
+	e.s = s
+	e.size = p.Size
+	e.inFlight = p.InFlight
+	e.interval = max(1, int64(float64(time.Second)/max(p.MsgRate, 1e-9)))
+	e.rtt = s.Recorder(HistRTT)
+	e.gaps = s.Counter(CounterEchoGaps)
+	e.reordered = s.Counter(CounterEchoReordered)
+	e.short = s.Counter(CounterEchoShort)
+	e.backpressure = s.Counter(CounterEchoBackpressure)
+	e.lost = s.Counter(CounterEchoLost)
 }
 
 // startConn starts c sending: K messages at once in a closed loop, else

@@ -39,6 +39,12 @@ type config struct {
 	api         string
 	apiKey      string
 	pubRate     float64
+	step        int
+	stepHold    time.Duration
+	traffic     string
+	sloFailRate float64
+	sloP99      time.Duration
+	sloRSS      byteSize
 }
 
 // newFlagSet defines the scenario flags. Errors are returned, not printed
@@ -67,6 +73,12 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.api, "api", loadgen.DefaultAPI, "broadcast: publish API `URL`")
 	fs.StringVar(&cfg.apiKey, "api-key", "", "broadcast: publish API key, sent as Authorization: Bearer")
 	fs.Float64Var(&cfg.pubRate, "pub-rate", loadgen.DefaultPubRate, "broadcast: messages published per second, for --duration once subscribers are settled")
+	fs.IntVar(&cfg.step, "step", loadgen.DefaultCapacityStep, "capacity: connections added per step")
+	fs.DurationVar(&cfg.stepHold, "step-hold", loadgen.DefaultCapacityStepHold, "capacity: how long each step is held before the SLOs are judged")
+	fs.StringVar(&cfg.traffic, "traffic", "", "capacity: `echo` to send echo traffic (--msg-rate or --in-flight) on every connection while holding; empty for idle")
+	fs.Float64Var(&cfg.sloFailRate, "slo-fail-rate", 0.001, "capacity SLO: failed attempts plus drops over a step's attempts at most this (0 = not checked)")
+	fs.DurationVar(&cfg.sloP99, "slo-p99", 0, "capacity SLO: a step's p99 (echo round trip with --traffic echo, else connect latency) at most this (0 = not checked)")
+	fs.Var(&cfg.sloRSS, "slo-rss-per-conn", "capacity SLO: server RSS growth per open connection at most this `size` (2KiB, 900B; needs --server-pid; 0 = not checked)")
 	fs.IntVar(&cfg.dialWorkers, "dial-workers", loadgen.DefaultDialWorkers, "concurrent dials per process")
 	fs.IntVar(&cfg.loops, "loops", 0, "event loops per process (default: GOMAXPROCS)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the report as JSON to `file`")
@@ -110,6 +122,18 @@ func (cfg *config) plan(scenario string) (loadgen.Plan, error) {
 // configure gives sc its own parameters from the flags: the command line
 // is flat, while each scenario keeps its parameters in its own type.
 func (cfg *config) configure(sc loadgen.Scenario) {
+	if c, ok := sc.(*loadgen.Capacity); ok {
+		c.CapacityParams = loadgen.CapacityParams{
+			Step:     cfg.step,
+			StepHold: cfg.stepHold,
+			Traffic:  cfg.traffic,
+			SLO: loadgen.CapacitySLO{
+				FailRate:   cfg.sloFailRate,
+				P99:        cfg.sloP99,
+				RSSPerConn: int64(cfg.sloRSS),
+			},
+		}
+	}
 	if b, ok := sc.(*loadgen.Broadcast); ok {
 		b.BroadcastParams = loadgen.BroadcastParams{
 			Topic:   cfg.topic,
@@ -199,5 +223,30 @@ func (f autoFlag) Set(v string) error {
 		return fmt.Errorf("%q is neither auto nor a count of at least 1", v)
 	}
 	*f.auto, *f.n = false, n
+	return nil
+}
+
+// byteSize is a size flag: a number with an optional B, KiB, MiB or GiB.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(v string) error {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	num, mult := strings.TrimSpace(v), int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 || n*float64(mult) > 1<<50 {
+		return fmt.Errorf("%q is not a size like 2KiB", v)
+	}
+	*b = byteSize(n * float64(mult))
 	return nil
 }

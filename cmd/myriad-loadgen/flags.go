@@ -34,6 +34,7 @@ type config struct {
 	procsAuto   bool
 	sourcesAuto bool
 	jsonPath    string
+	csvPath     string
 	quiet       bool
 	topic       string
 	api         string
@@ -82,6 +83,7 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.dialWorkers, "dial-workers", loadgen.DefaultDialWorkers, "concurrent dials per process")
 	fs.IntVar(&cfg.loops, "loops", 0, "event loops per process (default: GOMAXPROCS)")
 	fs.StringVar(&cfg.jsonPath, "json", "", "also write the report as JSON to `file`")
+	fs.StringVar(&cfg.csvPath, "csv", "", "write the per-second series (conns, rates, p50/p99, errors, server RSS) as CSV to `file`, for plot")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line and no start-up info or warnings on stderr")
 	return fs
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -47,6 +46,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	case "merge":
 		return runMerge(args[1:], stdout, stderr)
+	case "plot":
+		return runPlot(args[1:], stderr)
 	case workerCommand:
 		return runWorker(stdin, stdout, stderr)
 	}
@@ -103,13 +104,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	pr := &progressPrinter{w: stderr, quiet: cfg.quiet}
+	pr := &progressPrinter{w: stderr, quiet: cfg.quiet, tty: isTerminal(stderr)}
+	if cfg.csvPath != "" {
+		f, err := os.Create(cfg.csvPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+			return exitRun
+		}
+		defer f.Close()
+		pr.csv = loadgen.NewSeriesWriter(f, plan.ServerPIDs)
+	}
 	opts := loadgen.Options{
 		Logger:   log,
 		Progress: pr.print,
-		Warn:     func(w string) { fmt.Fprintf(stderr, "warning: %s\n", w) },
+		Warn:     pr.warn,
 	}
 	rep, err := runPlan(ctx, plan, sc, cfg.procs, opts, stderr)
+	pr.finish()
+	if err == nil {
+		err = pr.csvErr
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
 		return exitRun
@@ -256,25 +270,6 @@ func newLogger(w io.Writer) *zap.Logger {
 	return zap.New(core)
 }
 
-// progressPrinter writes one progress line per snapshot.
-type progressPrinter struct {
-	mu    sync.Mutex
-	w     io.Writer
-	quiet bool
-	prev  loadgen.Progress
-}
-
-func (p *progressPrinter) print(cur loadgen.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.quiet {
-		fmt.Fprintln(p.w, loadgen.FormatProgress(p.prev, cur))
-	}
-	if cur.Elapsed-p.prev.Elapsed >= 0.5 {
-		p.prev = cur // the base for rates
-	}
-}
-
 func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(`myriad-loadgen: event-loop WebSocket load generator
@@ -282,6 +277,7 @@ func usage(w io.Writer) {
 usage:
   myriad-loadgen SCENARIO --url ws://host:port/path [--url ...] --conns N [flags]
   myriad-loadgen merge a.json b.json ... [--json merged.json]
+  myriad-loadgen plot --csv run.csv --out chart.png [--width 1000] [--height 640]
   myriad-loadgen help
 
 scenarios:
@@ -302,8 +298,9 @@ scenarios:
 		b.WriteString(line)
 	}
 	b.WriteString(`
-A progress line goes to stderr every second; the report goes to stdout as a
-table and, with --json, to a file. Failed attempts are counted by cause
+A progress line goes to stderr every second (redrawn in place on a
+terminal); the report goes to stdout as a table and, with --json, to a
+file; --csv writes the per-second series, which plot draws as a PNG. Failed attempts are counted by cause
 (refused, timeout, http_NNN, reset, ports, fds, protocol, other).
 
 examples:

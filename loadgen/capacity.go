@@ -171,6 +171,7 @@ func (c *Capacity) driveLocal(ctx context.Context, s *Session) error {
 		after := capacitySampleOf(s)
 		after.P99, _ = c.step.intervalP99()
 		after.RSS = serversRSS(p.ServerPIDs)
+		s.sampleAfter() // the report's memory section: the last step's
 		st := c.SLO.judge(before, after, rssBefore, target == p.Conns)
 		if !res.record(st) {
 			return nil

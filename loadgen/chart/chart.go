@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/myriadws/myriad/loadgen"
 )
@@ -136,19 +137,21 @@ func drawPanel(c canvas, r image.Rectangle, p panel, rows []loadgen.SeriesRow, t
 		x := r.Min.X + i*r.Dx()/4
 		c.line(x, r.Max.Y, x, r.Max.Y+4, 1, axisColour)
 		if timeLabels {
-			label := fmt.Sprintf("%.0fs", t0+float64(i)*(t1-t0)/4)
+			label := formatValue(t0+float64(i)*(t1-t0)/4) + "s"
 			c.text(x-textWidth(label)/2, r.Max.Y+17, label, textColour)
 		}
 	}
 	c.line(r.Min.X, r.Min.Y, r.Min.X, r.Max.Y, 1, axisColour)
 	c.line(r.Min.X, r.Max.Y, r.Max.X, r.Max.Y, 1, axisColour)
-	title := p.title
-	for _, s := range p.lines {
-		if len(p.lines) > 1 {
-			title += "  " + s.name
+	c.text(r.Min.X+4, r.Min.Y-4, p.title, textColour)
+	if len(p.lines) > 1 {
+		// A legend: each line's name in its colour.
+		x := r.Min.X + 4 + textWidth(p.title) + 14
+		for _, s := range p.lines {
+			c.text(x, r.Min.Y-4, s.name, s.colour)
+			x += textWidth(s.name) + 10
 		}
 	}
-	c.text(r.Min.X+4, r.Min.Y-4, title, textColour)
 	for _, s := range p.lines {
 		px, py := -1, -1
 		for _, row := range rows {
@@ -179,13 +182,15 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
-// formatValue writes an axis value briefly: 250, 2.5k, 1.2M, 0.5.
+// formatValue writes an axis value briefly: 2000, 25k, 1.2M, 0.5, 3.25.
 func formatValue(v float64) string {
 	switch {
 	case v >= 1e6:
-		return fmt.Sprintf("%.3gM", v/1e6)
+		return strconv.FormatFloat(math.Round(v/1e5)/10, 'f', -1, 64) + "M"
 	case v >= 1e4:
-		return fmt.Sprintf("%.3gk", v/1e3)
+		return strconv.FormatFloat(math.Round(v/1e2)/10, 'f', -1, 64) + "k"
+	case v >= 100:
+		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
 	}
-	return fmt.Sprintf("%.3g", v)
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
 }

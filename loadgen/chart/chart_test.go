@@ -99,3 +99,14 @@ func TestNiceCeil(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatValue(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{{0, "0"}, {0.5, "0.5"}, {3.256, "3.26"}, {250, "250"}, {2000, "2000"}, {25000, "25k"}, {12345, "12.3k"}, {1_000_000, "1M"}, {1_250_000, "1.3M"}} {
+		if got := formatValue(tc.in); got != tc.want {
+			t.Errorf("formatValue(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

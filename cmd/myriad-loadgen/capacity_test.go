@@ -74,3 +74,20 @@ func TestByteSizeFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoSizingPrinted: --procs auto and --sources auto say what they
+// chose before the run, and a small run needs one process and no sources.
+func TestAutoSizingPrinted(t *testing.T) {
+	_, addr := servertest.Start(t, server.Config{Logger: zap.NewNop()})
+	code, stdout, stderr := runCmd(t, "idle", "--url", "ws://"+addr+"/echo", "--conns", "10", "--duration", "50ms",
+		"--settle", "10ms", "--procs", "auto", "--sources", "auto", "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "auto: procs 1:") || !strings.Contains(stderr, "sources: default") {
+		t.Fatalf("auto sizing not printed:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "procs 1") {
+		t.Fatalf("report not from one process:\n%s", stdout)
+	}
+}

@@ -91,7 +91,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
 		return exitUsage
 	}
+	return execute(&cfg, plan, sc, stdout, stderr)
+}
 
+// execute runs a checked plan: host checks, progress and CSV, the run
+// itself and the report.
+func execute(cfg *config, plan loadgen.Plan, sc loadgen.Scenario, stdout, stderr io.Writer) int {
 	log := newLogger(stderr)
 	defer func() { _ = log.Sync() }()
 	startLog := log

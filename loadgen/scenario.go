@@ -126,7 +126,7 @@ type ScenarioInfo struct {
 func Scenarios() []ScenarioInfo {
 	list := []ScenarioInfo{
 		{Name: "idle", Summary: "open --conns connections, hold them for --duration, answer pings, count drops; memory per connection", New: func() Scenario { return new(Idle) }},
-		{Name: "echo", Summary: "each connection sends --size byte messages at --msg-rate on a fixed schedule; round-trip latency", New: func() Scenario { return new(Echo) }},
+		{Name: "echo", Summary: "each connection sends --size byte messages at --msg-rate on a fixed schedule, or keeps --in-flight outstanding (closed loop); round-trip latency, msg/s", New: func() Scenario { return new(Echo) }},
 		{Name: "broadcast", Summary: "--conns subscribers on --topic; a publisher posts --pub-rate messages/s to --api for --duration; fan-out and last-subscriber latency, loss", New: func() Scenario { return new(Broadcast) }},
 		{Name: "capacity", Summary: "open connections in --step steps held --step-hold (optionally with --traffic echo) until an SLO (--slo-*) breaks or --conns are open; the largest count held", New: func() Scenario { return new(Capacity) }},
 		{Name: "churn", Summary: "open connections at --rate for --duration, each living --conns/--rate seconds; connect latency and failures", New: func() Scenario { return new(Churn) }},

@@ -42,6 +42,9 @@ type Gateway struct {
 	dedup        *dedup // nil: ids disabled
 	presence     presenceBatcher
 	cluster      *clusterLink // nil: a single node; set by JoinCluster before Serve
+	// sliceItems is how many subscribers one step of a sliced delivery
+	// writes at most (server.SliceItems; tests lower it).
+	sliceItems int
 }
 
 // Errors of a Gateway used out of order.
@@ -63,7 +66,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize)}
+	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize), sliceItems: server.SliceItems}
 	if len(cfg.JWTSecret) > 0 || cfg.JWTKeys != nil {
 		g.verifier = newTokenVerifier(cfg)
 	}

@@ -31,6 +31,9 @@ type shard struct {
 	// not refilled yet (see sweepBuckets).
 	bucketOnly map[*server.Conn]struct{}
 
+	cur *job     // the job running on the loop now, if any (see deliverSliced)
+	fan fanQueue // deliveries written in steps
+
 	stats shardStats
 }
 
@@ -101,8 +104,10 @@ func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
 }
 
 func newShard(g *Gateway, l *server.Loop) *shard {
-	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
+	sh := &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
 		bucketOnly: make(map[*server.Conn]struct{})}
+	sh.fan.step = sh.fanStep
+	return sh
 }
 
 // session returns c's session, creating it when create is set.
@@ -254,10 +259,17 @@ func (s *session) user() string {
 }
 
 // deliver writes a prepared frame to every subscriber of topic on this
-// loop and returns how many took it.
+// loop and returns how many took it. More subscribers than one step
+// writes, or a sliced delivery still in progress, make it a sliced
+// delivery (fanout.go): it returns 0 and the current job's share counts
+// the rest when its last step has run.
 func (sh *shard) deliver(topic string, fr *server.PreparedFrame) int {
 	ts := sh.topics[topic]
 	if ts == nil {
+		return 0
+	}
+	if sh.fan.running || len(ts.subs) > sh.slice(fr) {
+		sh.deliverSliced(ts, fr)
 		return 0
 	}
 	n := 0

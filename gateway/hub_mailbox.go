@@ -33,7 +33,12 @@ func (j *job) finish(n int) {
 // subscriber to deliver to: its share is 0, and no error. Any goroutine
 // may call it, including the loop itself.
 func (sh *shard) enqueue(j *job) error {
-	err := sh.l.Post(func() { j.finish(j.run(sh)) })
+	err := sh.l.Post(func() {
+		sh.cur = j
+		n := j.run(sh)
+		sh.cur = nil
+		j.finish(n)
+	})
 	switch {
 	case err == nil:
 		return nil

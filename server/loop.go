@@ -55,6 +55,7 @@ type loopStats struct {
 	upgrades          atomic.Uint64
 	rejected          atomic.Uint64
 	pages             atomic.Uint64
+	streams           atomic.Uint64
 	messagesIn        atomic.Uint64
 	messagesOut       atomic.Uint64
 	compressedIn      atomic.Uint64

@@ -12,6 +12,7 @@ type Stats struct {
 	Upgrades          uint64 `json:"upgrades"`
 	Rejected          uint64 `json:"rejected"` // upgrades refused with an HTTP error
 	Pages             uint64 `json:"pages"`    // Config.Pages answered
+	Streams           uint64 `json:"streams"`  // Config.Streams requests accepted
 	MessagesIn        uint64 `json:"messages_in"`
 	MessagesOut       uint64 `json:"messages_out"`
 	CompressedIn      uint64 `json:"compressed_in"`  // messages received with permessage-deflate
@@ -44,6 +45,7 @@ func (s *Server) Stats() Stats {
 		st.Upgrades += ls.upgrades.Load()
 		st.Rejected += ls.rejected.Load()
 		st.Pages += ls.pages.Load()
+		st.Streams += ls.streams.Load()
 		st.MessagesIn += ls.messagesIn.Load()
 		st.MessagesOut += ls.messagesOut.Load()
 		st.CompressedIn += ls.compressedIn.Load()

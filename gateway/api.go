@@ -32,6 +32,7 @@ type apiStats struct {
 //	POST /publish   {"topic":"t","data":...} or {"topics":[...],"data":...} -> {"delivered":N}
 //	GET  /presence?topic=t                   -> {"topic":"t","count":N,"users":[...]}
 //	GET  /stats                              -> Server.Stats with HubStats under "hub"
+//	GET  /history?topic=t&since=E/N&limit=L  -> {"messages":[...],"recovered":B,"position":{..},"next":"E/N"}
 //
 // Errors are JSON {"error":"..."} with 400, 401, 404, 405, 413 or 503.
 // The Gateway runs no listener: the embedder mounts the handler on its own
@@ -51,8 +52,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		method, serve = http.MethodGet, g.servePresence
 	case "/stats":
 		method, serve = http.MethodGet, g.serveStats
+	case "/history":
+		method, serve = http.MethodGet, g.serveHistory
 	default:
-		apiError(w, http.StatusNotFound, "no such endpoint: try POST /publish, GET /presence?topic=, GET /stats")
+		apiError(w, http.StatusNotFound, "no such endpoint: try POST /publish, GET /presence?topic=, GET /history?topic=, GET /stats")
 		return
 	}
 	if !g.apiAuthorized(r) {

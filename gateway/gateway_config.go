@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // SlowPolicy chooses what the gateway does with a subscriber whose
@@ -27,6 +28,11 @@ const (
 	DefaultMaxClientMessage = 64 << 10
 	DefaultMaxClientErrors  = 8
 	DefaultMaxPresenceUsers = 1000
+	// DefaultPollTimeout is how long a long poll is held: under the 30 s
+	// many proxies and load balancers allow an idle response.
+	DefaultPollTimeout = 25 * time.Second
+	// maxPollTimeout keeps a held poll within what clients wait for.
+	maxPollTimeout = 10 * time.Minute
 
 	// maxTopicLenLimit keeps a topic and its JSON envelope well inside
 	// the smallest frames and log lines.
@@ -65,6 +71,9 @@ type Config struct {
 	PresenceEvents bool
 	// SlowPolicy is SlowClose (the default) or SlowDrop.
 	SlowPolicy SlowPolicy
+	// PollTimeout bounds how long GET /poll holds a request that has
+	// nothing to answer yet; then it answers with no messages.
+	PollTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -85,6 +94,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPresenceUsers == 0 {
 		c.MaxPresenceUsers = DefaultMaxPresenceUsers
+	}
+	if c.PollTimeout == 0 {
+		c.PollTimeout = DefaultPollTimeout
 	}
 	if c.SlowPolicy == "" {
 		c.SlowPolicy = SlowClose
@@ -116,6 +128,9 @@ func (c Config) Validate() error {
 	}
 	if c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
 		errs = append(errs, fmt.Errorf("slow-policy must be close or drop, got %q", c.SlowPolicy))
+	}
+	if c.PollTimeout < 0 || c.PollTimeout > maxPollTimeout {
+		errs = append(errs, fmt.Errorf("poll-timeout must be between 1ms and %v, got %v", maxPollTimeout, c.PollTimeout))
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server"
 )
 
@@ -15,25 +16,6 @@ import (
 type PublishError struct{ Reason string }
 
 func (e *PublishError) Error() string { return e.Reason }
-
-// topicFrame is one topic's message, prepared once as a complete text
-// frame and shared read-only by every loop.
-type topicFrame struct {
-	topic string
-	frame *server.PreparedFrame
-}
-
-// encodeMessage prepares {"type":"message","topic":topic,"data":data}.
-// Topic names need no JSON escaping (see checkTopic); data is compact JSON.
-func encodeMessage(topic string, data []byte) *server.PreparedFrame {
-	const pre, mid = `{"type":"message","topic":"`, `","data":`
-	b := make([]byte, 0, len(pre)+len(topic)+len(mid)+len(data)+1)
-	b = append(b, pre...)
-	b = append(b, topic...)
-	b = append(b, mid...)
-	b = append(b, data...)
-	return server.Prepare(ws.OpText, append(b, '}'))
-}
 
 // dispatch hands j to every loop once. It returns the first refusal
 // (server.ErrBusy or ErrClosed); the loops that took j still run it.
@@ -100,17 +82,27 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 	}
 	g.publishes.Add(uint64(len(distinct)))
 	if g.cluster != nil {
+		if g.hist != nil {
+			// Appending waits for JetStream's acknowledgement, which a
+			// loop must not: the append goes on apart, so two quick
+			// publishes of one client may be stored in either order.
+			go func() { _, _ = g.cluster.publish(g, distinct, compact) }()
+			return nil, nil
+		}
 		_, err := g.cluster.publish(g, distinct, compact)
 		return nil, err
 	}
-	frames := make([]topicFrame, len(distinct))
+	if g.local != nil {
+		return g.publishLocal(distinct, compact, done)
+	}
+	msgs := make([]*message, len(distinct))
 	for i, t := range distinct {
-		frames[i] = topicFrame{topic: t, frame: encodeMessage(t, compact)}
+		msgs[i] = newMessage(t, compact, history.Position{})
 	}
 	j := &job{done: done, run: func(sh *shard) int {
 		n := 0
-		for _, f := range frames {
-			n += sh.deliver(f.topic, f.frame)
+		for _, m := range msgs {
+			n += sh.deliverMessage(m)
 		}
 		return n
 	}}

@@ -34,6 +34,7 @@ func addGatewayFlags(fs *flag.FlagSet, g *gatewayOptions) {
 	fs.BoolVar(&c.ClientPublish, "client-publish", false, "let clients without a token publish (token holders follow their pub_topics claim)")
 	fs.IntVar(&c.MaxTopicsPerConn, "max-topics-per-conn", gateway.DefaultMaxTopicsPerConn, "most topics one connection may subscribe to")
 	fs.BoolVar(&c.PresenceEvents, "presence-events", false, "push join and leave events to a topic's subscribers")
+	fs.DurationVar(&c.PollTimeout, "poll-timeout", gateway.DefaultPollTimeout, "longest GET /poll holds a request with nothing to answer yet")
 	fs.StringVar(&g.slowPolicy, "slow-policy", string(gateway.SlowClose), "a subscriber whose outbound queue is full: close it, or drop the message for it")
 }
 

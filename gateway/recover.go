@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/myriadws/myriad/internal/history"
@@ -66,6 +67,7 @@ func readHistory(ctx context.Context, st history.Store, topic string, since hist
 func (sh *shard) subscribeFrom(c *server.Conn, s *session, topics []string, since map[string]history.Position, done func([]topicResult)) {
 	res := make([]topicResult, len(topics))
 	var reads []int
+	var states []*catchup
 	for i, t := range topics {
 		p, asked := since[t]
 		res[i] = topicResult{topic: t, asked: asked}
@@ -74,8 +76,10 @@ func (sh *shard) subscribeFrom(c *server.Conn, s *session, topics []string, sinc
 		if !asked || !fresh || sh.g.hist == nil {
 			continue
 		}
-		sh.topics[t].subs[c] = &catchup{since: p, reading: true}
+		cs := &catchup{since: p, reading: true}
+		sh.topics[t].subs[c] = cs
 		reads = append(reads, i)
+		states = append(states, cs)
 	}
 	if len(reads) == 0 {
 		done(res)
@@ -95,9 +99,9 @@ func (sh *shard) subscribeFrom(c *server.Conn, s *session, topics []string, sinc
 			cancel()
 			got[k] = read{msgs, ok && err == nil, cur}
 		}
-		_ = sh.l.Post(func() {
+		sh.postPatiently(func() {
 			for k, i := range reads {
-				res[i] = sh.finishCatchup(c, res[i], got[k].msgs, got[k].ok, got[k].cur)
+				res[i] = sh.finishCatchup(c, states[k], res[i], got[k].msgs, got[k].ok, got[k].cur)
 			}
 			if sh.conns[c] != nil { // not closed meanwhile
 				done(res)
@@ -109,14 +113,13 @@ func (sh *shard) subscribeFrom(c *server.Conn, s *session, topics []string, sinc
 // finishCatchup joins a topic's history with the live messages buffered
 // meanwhile. A subscription that went away during the read is left
 // alone. Loop-only.
-func (sh *shard) finishCatchup(c *server.Conn, r topicResult, msgs []history.Entry, ok bool, cur history.Position) topicResult {
+func (sh *shard) finishCatchup(c *server.Conn, cs *catchup, r topicResult, msgs []history.Entry, ok bool, cur history.Position) topicResult {
 	ts := sh.topics[r.topic]
 	if ts == nil {
 		return r
 	}
-	cs, there := ts.subs[c]
-	if !there || cs == nil || !cs.reading {
-		return r
+	if now, there := ts.subs[c]; !there || now != cs || !cs.reading {
+		return r // unsubscribed (and maybe subscribed again) meanwhile
 	}
 	base := cs.since
 	if !ok || cs.over {
@@ -160,4 +163,17 @@ func (sh *shard) admit(c *server.Conn, ts *topicSubs, cs *catchup, m *message) b
 	}
 	ts.subs[c] = nil
 	return true
+}
+
+// postPatiently posts fn to the shard's loop, waiting out a full queue: a
+// recovery's result must reach its loop, or the subscription would buffer
+// forever. It gives up only when the server stops. Not for a loop.
+func (sh *shard) postPatiently(fn func()) {
+	for {
+		err := sh.l.Post(fn)
+		if !errors.Is(err, server.ErrBusy) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

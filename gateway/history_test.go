@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,6 +352,26 @@ func TestTransportsSameMessage(t *testing.T) {
 	for name, m := range map[string]histMsg{"sse": s, "poll": p.Messages[0]} {
 		if string(m.Data) != string(w.Data) || m.Offset != w.Offset || m.Epoch != w.Epoch || m.Epoch == "" {
 			t.Fatalf("%s got %+v, websocket %+v", name, m, w)
+		}
+	}
+}
+
+// TestStreamBounds: SSE and long-poll clients get the WebSocket's bounds:
+// a stream that does not read is closed as slow past MaxOutbound, and
+// too many topics are refused.
+func TestStreamBounds(t *testing.T) {
+	srv, g := startHistoryGateway(t, slowConfig(), Config{MaxTopicsPerConn: 2}, history.Config{})
+	c := dialSSE(t, srv, "/sse?topics=flood")
+	waitHub(t, g, "SSE subscription", func(h HubStats) bool { return h.Subscriptions == 1 })
+	big := `"` + strings.Repeat("x", 16<<10) + `"`
+	for i := 0; i < 64 && g.Stats().SlowClosed == 0; i++ {
+		publish(t, g, big, "flood")
+	}
+	waitHub(t, g, "the unread stream closed as slow", func(h HubStats) bool { return h.SlowClosed == 1 && h.Subscriptions == 0 })
+	_ = c.conn.Close()
+	for _, path := range []string{"/sse?topics=a,b,c", "/poll?topics=a,b,c", "/sse?topics=a&since.a=" + strings.Repeat("e", 40) + "/1"} {
+		if c := dialSSE(t, srv, path); c.resp.StatusCode != 400 {
+			t.Fatalf("%s: status %d, want 400", path, c.resp.StatusCode)
 		}
 	}
 }

@@ -42,10 +42,16 @@ func (g *Gateway) UseHistory(st history.Store) error {
 }
 
 // post hands m to every loop as part of j, which must count one share per
-// loop for it. It returns the first refusal, like dispatch.
-func (g *Gateway) post(j *job, m *message) error {
+// loop for it; a loop without subscribers of m's topic does not build it.
+// It returns the first refusal, like dispatch.
+func (g *Gateway) post(j *job, m *lazyMessage) error {
 	var first error
-	run := func(sh *shard) int { return sh.deliverMessage(m) }
+	run := func(sh *shard) int {
+		if sh.topics[m.topic] == nil {
+			return 0
+		}
+		return sh.deliverMessage(m.get(g))
+	}
 	for _, sh := range g.shards {
 		if err := sh.enqueueRun(j, run); err != nil && first == nil {
 			first = err
@@ -72,10 +78,10 @@ func (g *Gateway) publishLocal(topics []string, compact []byte, done chan struct
 	now := time.Now()
 	for _, t := range topics {
 		_, err := g.local.AppendThen(t, compact, now, func(p history.Position) {
-			keep(g.post(j, newMessage(t, compact, p)))
+			keep(g.post(j, &lazyMessage{topic: t, data: compact, pos: p}))
 		})
 		if err != nil {
-			keep(g.post(j, newMessage(t, compact, history.Position{})))
+			keep(g.post(j, &lazyMessage{topic: t, data: compact}))
 		}
 	}
 	j.finish(0)

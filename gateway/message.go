@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"strconv"
+	"sync"
 
 	"github.com/gobwas/ws"
 
@@ -52,4 +53,29 @@ func (m *message) json() []byte { return m.frame.Payload() }
 // encodeMessage prepares a message frame without history position.
 func encodeMessage(topic string, data []byte) *server.PreparedFrame {
 	return newMessage(topic, data, history.Position{}).frame
+}
+
+// lazyMessage is one topic's message of a publish, built by the first
+// loop that has a subscriber of the topic when the publish runs there, and
+// shared read-only by every loop after that: a topic nobody subscribes to
+// costs no frame, while a subscription made before the publish reaches a
+// loop (a URL topic, subscribed in OnOpen just after the 101) still
+// receives it, in the loop's order.
+type lazyMessage struct {
+	topic string
+	data  []byte // compact JSON, shared by the topics of the publish
+	pos   history.Position
+	once  sync.Once
+	m     *message
+}
+
+// get returns the message, building it (and counting it) on first use.
+// Any goroutine may call it.
+func (l *lazyMessage) get(g *Gateway) *message {
+	l.once.Do(func() {
+		l.m = newMessage(l.topic, l.data, l.pos)
+		g.encoded.Add(1)
+		g.encodedBytes.Add(uint64(len(l.m.json())))
+	})
+	return l.m
 }

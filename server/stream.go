@@ -12,8 +12,8 @@ import (
 
 // Stream is a held-open HTTP response served by the event loop for a
 // plain GET of its path (Config.Streams): Server-Sent Events, a long
-// poll. The request passes the same Origin, drain and connection-limit
-// checks as an upgrade; then the Handler's OpenStream writes the response
+// poll. The request passes the same Origin and drain checks as an
+// upgrade (and counts against MaxConns like any connection); then the Handler's OpenStream writes the response
 // head with Conn.SendRaw, and the connection stays open in a stream state
 // where the application writes raw bytes whenever it has some, under the
 // same MaxOutbound bound and slow-consumer policies as WebSocket frames.
@@ -89,8 +89,6 @@ func (l *loop) serveStream(c *Conn, idx uint8, req *handshake.Request) gnet.Acti
 	case s.draining.Load():
 		c.reason = ReasonDrain
 		return l.reject(c, errDraining)
-	case c.flags&flagOverCap != 0:
-		return l.reject(c, errOverCapacity)
 	}
 	_, _ = c.gc.Discard(-1) // a stream reads nothing more from its client
 	c.state = stateStream
@@ -161,6 +159,7 @@ func (c *Conn) SendRaw(b []byte, policy SlowPolicy) error {
 	if queued, ok := l.fits(c, len(b)); !ok {
 		if policy == SlowDrop {
 			l.stats.dropped.Add(1)
+			l.atLimit(c, l.srv.nowMs())
 			return ErrDropped
 		}
 		c.reason = ReasonSlowConsumer
@@ -169,6 +168,9 @@ func (c *Conn) SendRaw(b []byte, policy SlowPolicy) error {
 	}
 	if _, err := c.gc.Write(b); err != nil {
 		return ErrClosed
+	}
+	if c.gc.OutboundBuffered() > 0 {
+		l.hold(c) // counted against MaxBuffered like any queued bytes
 	}
 	c.last = uint32(l.srv.nowMs())
 	l.stats.bytesOut.Add(uint64(len(b)))

@@ -132,6 +132,7 @@ func publishTopic(t *testing.T, n *runningNode, key, topic string, i int) {
 	body := fmt.Sprintf(`{"topic":%q,"data":%d}`, topic, i)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+n.apiAddr+"/publish", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: ioWait}).Do(req)
 	if err != nil {
 		t.Fatal(err)

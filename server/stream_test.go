@@ -169,3 +169,26 @@ func expectLine(t *testing.T, br *bufio.Reader, want string) {
 		t.Fatalf("line %q (%v), want %q", line, err, want)
 	}
 }
+
+// TestStreamDrain: a drain ends held-open streams (the client sees the
+// response end) and runs their handler's OnClose.
+func TestStreamDrain(t *testing.T) {
+	h := &tickStream{open: map[*Conn]bool{}}
+	srv := startServer(t, Config{DrainTimeout: time.Second, Streams: map[string]Stream{"/s": {Handler: h}}})
+	c := dialRaw(t, srv)
+	c.write([]byte("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"))
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	br := bufio.NewReader(resp.Body)
+	expectLine(t, br, "hello")
+	ch := startDrain(srv)
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Fatal("the stream went on after the drain")
+	}
+	r := awaitDrain(t, srv, ch)
+	if h.closedCount() != 1 {
+		t.Fatalf("OnClose ran %d times, want 1 (report %+v)", h.closedCount(), r.DrainReport)
+	}
+}

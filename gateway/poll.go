@@ -38,6 +38,9 @@ func (h pollHandler) OpenStream(c *server.Conn, r *server.UpgradeRequest) error 
 				}
 			}
 		}
+		if len(out) > maxPollMessages {
+			out = out[:maxPollMessages] // the rest on the next poll, from "next"
+		}
 		if len(out) > 0 || (recovered != nil && !*recovered) {
 			sh.answerPoll(c, st, out, recovered)
 			return
@@ -100,8 +103,18 @@ func (sh *shard) answerPoll(c *server.Conn, st *streamState, msgs []*message, re
 	err := c.SendRaw(sh.scratch, server.SlowClose)
 	delete(sh.polls, c)
 	c.EndStream()
+	if cap(sh.body) > maxKeptScratch {
+		sh.body, sh.scratch = nil, nil // a big answer's buffers are not kept
+	}
 	return sh.countSend(err)
 }
+
+// maxPollMessages bounds one long-poll answer; a client behind by more
+// gets the rest on its next poll.
+const maxPollMessages = 1000
+
+// maxKeptScratch is the largest answer buffer a shard keeps for reuse.
+const maxKeptScratch = 64 << 10
 
 // sweepPolls answers empty every held poll of this loop whose timeout has
 // passed. Loop-only.

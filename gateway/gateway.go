@@ -45,6 +45,7 @@ type Gateway struct {
 	cluster      *clusterLink // nil: a single node; set by JoinCluster before Serve
 
 	hist  history.Store  // nil: history off; set by UseHistory before Serve
+	reads chan struct{}  // a slot per history read running (maxHistoryReads)
 	local *history.Local // hist when it is the single-node store
 }
 

@@ -38,6 +38,7 @@ func (g *Gateway) UseHistory(st history.Store) error {
 		}
 	}
 	g.hist = st
+	g.reads = make(chan struct{}, maxHistoryReads)
 	return nil
 }
 

@@ -13,6 +13,12 @@ import (
 // reads page after page until one comes back short.
 const recoverPage = 1000
 
+// maxHistoryReads bounds the recoveries reading the history store at
+// once, so that a wave of reconnecting clients queues in the gateway
+// instead of sending the store (JetStream: the broker) thousands of
+// requests at the same moment.
+const maxHistoryReads = 64
+
 // maxRecoverBuffer bounds the live messages a subscription buffers while
 // its history is read; past it the recovery fails (recovered: false) and
 // the subscriber goes on from where the live messages are.
@@ -85,8 +91,10 @@ func (sh *shard) subscribeFrom(c *server.Conn, s *session, topics []string, sinc
 		done(res)
 		return
 	}
-	st := sh.g.hist
+	st, slots := sh.g.hist, sh.g.reads
 	go func() {
+		slots <- struct{}{} // a reconnect wave queues here, not at the store
+		defer func() { <-slots }()
 		type read struct {
 			msgs []history.Entry
 			ok   bool

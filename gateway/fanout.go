@@ -33,13 +33,17 @@ const (
 	maxFreeFanouts  = 8
 )
 
-// fanout is one topic's message being delivered on one loop in steps.
+// fanout is one topic's message being delivered on one loop in steps:
+// a message on every transport (deliverMessage), or a bare frame for
+// WebSocket subscribers (deliver).
 type fanout struct {
 	j     *job
-	fr    *server.PreparedFrame
-	conns []*server.Conn // the subscribers when the message reached the loop
-	pos   int            // next index in conns
-	n     int            // sockets the message was queued on so far
+	topic string
+	m     *message              // nil for a bare frame
+	fr    *server.PreparedFrame // m.frame, or the bare frame
+	conns []*server.Conn        // the subscribers when the message reached the loop
+	pos   int                   // next index in conns
+	n     int                   // sockets the message was queued on so far
 }
 
 // fanQueue is a shard's deliveries in progress, touched only by its loop.
@@ -57,12 +61,23 @@ func (sh *shard) slice(fr *server.PreparedFrame) int {
 	return max(min(sh.g.sliceItems, sliceBytes/per), 1)
 }
 
-// deliverSliced queues fr for ts's subscribers as part of sh's current
-// job, whose share stays open until the last step (j.pending counts it).
-// The first step runs now when nothing is ahead of it.
-func (sh *shard) deliverSliced(ts *topicSubs, fr *server.PreparedFrame) {
+// sliced reports whether a delivery of fr to ts's subscribers goes
+// through the queue: when it takes more than one step, or when a sliced
+// delivery is in progress that it must not overtake.
+func (sh *shard) sliced(ts *topicSubs, fr *server.PreparedFrame) bool {
+	return sh.fan.running || len(ts.subs) > sh.slice(fr)
+}
+
+// deliverSliced queues m (or, when m is nil, the bare frame fr) for ts's
+// subscribers as part of sh's current job, whose share stays open until
+// the last step (j.pending counts it). The first step runs now when
+// nothing is ahead of it.
+func (sh *shard) deliverSliced(ts *topicSubs, m *message, fr *server.PreparedFrame) {
 	f := sh.newFanout()
-	f.j, f.fr = sh.cur, fr
+	f.j, f.topic, f.m, f.fr = sh.cur, ts.name, m, fr
+	if m != nil {
+		f.fr = m.frame
+	}
 	for c := range ts.subs {
 		f.conns = append(f.conns, c)
 	}
@@ -98,9 +113,11 @@ func (sh *shard) fanStep() bool {
 		}
 		end := min(len(f.conns), f.pos+limit-budget)
 		sent := 0
-		for _, c := range f.conns[f.pos:end] {
-			if sh.push(c, f.fr) {
-				sent++
+		if ts := sh.topics[f.topic]; ts != nil {
+			for _, c := range f.conns[f.pos:end] {
+				if sh.fanSend(f, ts, c) {
+					sent++
+				}
 			}
 		}
 		budget += end - f.pos
@@ -119,6 +136,21 @@ func (sh *shard) fanStep() bool {
 	}
 	q.queue, q.head, q.running = q.queue[:0], 0, false
 	return true
+}
+
+// fanSend writes f's message to c if c is still subscribed, through
+// admit for a subscriber that is recovering, and reports whether c took it.
+func (sh *shard) fanSend(f *fanout, ts *topicSubs, c *server.Conn) bool {
+	cs, ok := ts.subs[c]
+	switch {
+	case !ok:
+		return false
+	case f.m == nil:
+		return sh.push(c, f.fr)
+	case cs != nil && !sh.admit(c, ts, cs, f.m):
+		return false
+	}
+	return sh.send(c, f.m)
 }
 
 // newFanout takes a fan-out from the free list.

@@ -8,6 +8,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server"
 )
 
@@ -109,4 +110,76 @@ func readTopicSequence(c *gorilla.Conn, want []int) error {
 		}
 	}
 	return nil
+}
+
+// TestSlicedDeliverySkipsUnsubscribed starts a sliced delivery on the
+// loop and, before its next step, unsubscribes a subscriber the first
+// step has not reached: that one must not get the message, the others
+// must, and the job must count them. A marker on a second topic tells
+// each client that the message is not coming.
+func TestSlicedDeliverySkipsUnsubscribed(t *testing.T) {
+	const subs = 12
+	srv, g := startGateway(t, server.Config{Loops: 1}, Config{})
+	g.sliceItems = 4
+	conns := make([]*gorilla.Conn, subs)
+	d := gorilla.Dialer{HandshakeTimeout: ioTimeout}
+	for i := range conns {
+		c, _, err := d.Dial(wsURL(srv, "/ws?topics=b,z"), nil)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		conns[i] = c
+	}
+	waitHub(t, g, "subscriptions", func(s HubStats) bool { return s.Subscriptions == 2*subs })
+
+	sh := g.shards[0]
+	m := newMessage("b", []byte(`{"x":1}`), history.Position{})
+	j := &job{done: make(chan struct{})}
+	j.pending.Store(1)
+	err := sh.l.Post(func() {
+		sh.cur = j
+		n := sh.deliverMessage(m)
+		if q := &sh.fan; q.head < len(q.queue) {
+			f := q.queue[q.head]
+			victim := f.conns[len(f.conns)-1]
+			sh.unsubscribeTopic(victim, sh.session(victim, false), "b")
+		}
+		sh.cur = nil
+		j.finish(n)
+	})
+	if err != nil {
+		t.Fatalf("Post: %v", err)
+	}
+	select {
+	case <-j.done:
+	case <-time.After(ioTimeout):
+		t.Fatal("the sliced delivery did not complete")
+	}
+	if n := j.delivered.Load(); n != subs-1 {
+		t.Errorf("delivered to %d, want %d", n, subs-1)
+	}
+	if n := publish(t, g, `{"end":1}`, "z"); n != subs {
+		t.Fatalf("marker delivered to %d, want %d", n, subs)
+	}
+	got := 0
+	for i, c := range conns {
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("client %d: %v", i, err)
+			}
+			if string(b) == `{"type":"message","topic":"b","data":{"x":1}}` {
+				got++
+				continue
+			}
+			if string(b) == `{"type":"message","topic":"z","data":{"end":1}}` {
+				break
+			}
+		}
+	}
+	if got != subs-1 {
+		t.Errorf("%d clients got the message, want %d", got, subs-1)
+	}
 }

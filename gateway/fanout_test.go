@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/myriadws/myriad/internal/history"
@@ -181,5 +182,34 @@ func TestSlicedDeliverySkipsUnsubscribed(t *testing.T) {
 	}
 	if got != subs-1 {
 		t.Errorf("%d clients got the message, want %d", got, subs-1)
+	}
+}
+
+// TestSliceSize checks how many subscribers one step writes: SliceItems
+// for small frames, fewer as frames grow so that a step writes about
+// sliceBytes, and always at least one.
+func TestSliceSize(t *testing.T) {
+	g := &Gateway{sliceItems: server.SliceItems}
+	sh := &shard{g: g}
+	tests := []struct {
+		name string
+		size int
+		want int
+	}{
+		{"empty", 0, server.SliceItems},
+		{"small", 64, server.SliceItems},
+		{"at the byte bound", sliceBytes / server.SliceItems, server.SliceItems},
+		{"16 KiB", 16 << 10, sliceBytes / (16 << 10)},
+		{"300 KiB", 300 << 10, 3},
+		{"1 MiB", 1 << 20, 1},
+		{"4 MiB", 4 << 20, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fr := server.Prepare(ws.OpText, make([]byte, tc.size))
+			if got := sh.slice(fr); got != tc.want {
+				t.Errorf("slice(%d B) = %d, want %d", tc.size, got, tc.want)
+			}
+		})
 	}
 }

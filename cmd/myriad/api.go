@@ -78,3 +78,14 @@ func (a *apiServer) stop() {
 	}
 	_ = a.ln.Close()
 }
+
+// addr is the listener's address with the port resolved.
+func (a *apiServer) addr() string { return a.ln.Addr().String() }
+
+// addrOrNone is addr, or "" when no API runs (a nil a).
+func (a *apiServer) addrOrNone() string {
+	if a == nil {
+		return ""
+	}
+	return a.addr()
+}

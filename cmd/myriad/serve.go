@@ -31,8 +31,11 @@ type options struct {
 	logLevel  string
 	logFormat string
 	version   bool
-	demo      bool // --demo
-	pprof     bool // --pprof: net/http/pprof on the API listener
+	demo      bool          // --demo
+	pprof     bool          // --pprof: net/http/pprof on the API listener
+	pidFile   string        // --pid-file: written once serving, by each process of a restart chain
+	restartTO time.Duration // --restart-timeout: for a restart's new process to become ready
+	restart   *restartEnv   // set when a restart started this process
 }
 
 // newFlagSet declares every server flag on a fresh FlagSet bound to o.
@@ -56,7 +59,9 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.PingInterval, "ping-interval", server.DefaultPingInterval, "ping a connection silent this long (negative: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection silent this long (negative: never)")
 	fs.DurationVar(&c.CloseTimeout, "close-timeout", server.DefaultCloseTimeout, "wait this long for the peer's close frame")
-	fs.DurationVar(&c.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGINT/SIGTERM, spread Close 1001 over this long and wait")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGINT/SIGTERM, and after a SIGHUP restart, spread Close 1001 over this long and wait")
+	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id here once serving; a SIGHUP restart's new process rewrites it (see myriad restart)")
+	fs.DurationVar(&o.restartTO, "restart-timeout", defaultRestartTimeout, "on SIGHUP, how long the new process may take to listen before the restart is abandoned")
 	fs.Var(byteSize{p: &c.MaxOutbound}, "max-outbound", "bytes queued per connection before it is closed as a slow consumer")
 	fs.Var(byteSize{p: &c.ReadBufferSize}, "read-buffer", "read buffer per event loop (shared by its connections)")
 	fs.Var(byteSize{p: &c.SocketRecvBuffer}, "socket-rcvbuf", "SO_RCVBUF for accepted sockets (0: kernel autotuning)")
@@ -167,10 +172,19 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if o.cl.workers != noWorkers {
 		return runSupervisor(ctx, o, args, stdout, stderr, sigs, log)
 	}
+	var hup chan os.Signal
 	if worker != nil {
 		log = log.With(zap.Int("worker", worker.Index))
 		o.cfg.Logger = log
-		signal.Ignore(syscall.SIGHUP) // nothing to reload yet; it must not kill the worker
+		signal.Ignore(syscall.SIGHUP) // the supervisor replaces workers; it must not kill one
+	} else {
+		// A single process restarts itself on SIGHUP: its successor listens
+		// beside it on the same ports, so both need SO_REUSEPORT from the
+		// start.
+		o.cfg.ReusePort = true
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
 	}
 	hostChecks(log, o.cfg)
 	bc, err := joinCluster(gw, o.cl, log)
@@ -222,7 +236,18 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if o.demo {
 		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
 	}
-	return waitAndDrain(ctx, srv, serveErr, sigs, log, o.cfg.DrainTimeout)
+	announceReady(o.pidFile, o.restart, srv, api, log)
+	if o.pidFile != "" {
+		defer removePIDFile(o.pidFile)
+	}
+	rs := &restarter{args: args, stdout: stdout, stderr: stderr, timeout: o.restartTO, settleMax: o.cfg.HandshakeTimeout,
+		srv: srv, apiAddr: api.addrOrNone, log: log, handedOver: make(chan struct{})}
+	if hup != nil {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go rs.watch(watchCtx, hup)
+	}
+	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), log, o.cfg.DrainTimeout)
 }
 
 // prepareOptions reads the worker environment, flags and MYRIAD_*
@@ -237,6 +262,11 @@ func prepareOptions(args []string, env func(string) (string, bool), stdout, stde
 	o, err := parseOptions(args, env, stderr)
 	if err == nil && worker != nil {
 		o.applyWorker(worker)
+	}
+	if err == nil {
+		if o.restart, err = readRestartEnv(env); o.restart != nil {
+			o.restart.apply(o)
+		}
 	}
 	if err == nil {
 		err = o.validateCluster()
@@ -259,9 +289,10 @@ func prepareOptions(args []string, env func(string) (string, bool), stdout, stde
 	return o, worker, 0
 }
 
-// waitAndDrain waits for the server to stop or for a signal, then drains
-// it; a second signal exits at once. It returns the exit code.
-func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, log *zap.Logger, drainTimeout time.Duration) int {
+// waitAndDrain waits for the server to stop, for a signal or for a
+// restart's handover, then drains it; a second signal exits at once. It
+// returns the exit code.
+func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, handedOver <-chan struct{}, log *zap.Logger, drainTimeout time.Duration) int {
 	select {
 	case err := <-serveErr:
 		if err != nil {
@@ -271,6 +302,7 @@ func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error
 		return 0
 	case sig := <-sigs:
 		log.Info("signal received, draining; send it again to exit at once", zap.Stringer("signal", sig))
+	case <-handedOver:
 	case <-ctx.Done():
 	}
 

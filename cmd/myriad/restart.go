@@ -9,14 +9,17 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/internal/handover"
+	"github.com/myriadws/myriad/internal/supervisor"
 	"github.com/myriadws/myriad/server"
 )
 
@@ -66,6 +69,30 @@ type restarter struct {
 
 	busy       atomic.Bool
 	handedOver chan struct{} // closed once the successor takes new connections
+}
+
+// newRestarter returns the restarter of a single process serving srv and
+// api, started with args.
+func newRestarter(o *options, args []string, stdout, stderr io.Writer, srv *server.Server, api *apiServer, log *zap.Logger) *restarter {
+	return &restarter{args: args, stdout: stdout, stderr: stderr, timeout: o.restartTO, settleMax: o.cfg.HandshakeTimeout,
+		srv: srv, apiAddr: api.addrOrNone, log: log, handedOver: make(chan struct{})}
+}
+
+// hangups returns the channel of the SIGHUPs that restart this process,
+// and the function that stops them. A single process restarts itself:
+// its successor listens beside it on the same ports, so both need
+// SO_REUSEPORT from the start, which hangups forces on. A worker's channel
+// never receives: its supervisor replaces it, and a SIGHUP must not kill
+// it.
+func hangups(o *options, worker *supervisor.WorkerEnv) (<-chan os.Signal, func()) {
+	if worker != nil {
+		signal.Ignore(syscall.SIGHUP)
+		return nil, func() {}
+	}
+	o.cfg.ReusePort = true
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
 }
 
 // HandedOver is closed when a restart has handed the ports over: the

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -172,20 +170,12 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if o.cl.workers != noWorkers {
 		return runSupervisor(ctx, o, args, stdout, stderr, sigs, log)
 	}
-	var hup chan os.Signal
 	if worker != nil {
 		log = log.With(zap.Int("worker", worker.Index))
 		o.cfg.Logger = log
-		signal.Ignore(syscall.SIGHUP) // the supervisor replaces workers; it must not kill one
-	} else {
-		// A single process restarts itself on SIGHUP: its successor listens
-		// beside it on the same ports, so both need SO_REUSEPORT from the
-		// start.
-		o.cfg.ReusePort = true
-		hup = make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
 	}
+	hup, stopHUP := hangups(o, worker)
+	defer stopHUP()
 	hostChecks(log, o.cfg)
 	bc, err := joinCluster(gw, o.cl, log)
 	if err != nil {
@@ -240,13 +230,10 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if o.pidFile != "" {
 		defer removePIDFile(o.pidFile)
 	}
-	rs := &restarter{args: args, stdout: stdout, stderr: stderr, timeout: o.restartTO, settleMax: o.cfg.HandshakeTimeout,
-		srv: srv, apiAddr: api.addrOrNone, log: log, handedOver: make(chan struct{})}
-	if hup != nil {
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		go rs.watch(watchCtx, hup)
-	}
+	rs := newRestarter(o, args, stdout, stderr, srv, api, log)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go rs.watch(watchCtx, hup)
 	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), log, o.cfg.DrainTimeout)
 }
 

@@ -197,7 +197,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		return 2
 	}
 	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, apiHandler(opsOptions{
-		srv: srv, gw: gw, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
+		srv: srv, gw: gw, broker: bc, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
 	}), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)

@@ -42,7 +42,7 @@ type Config struct {
 	Sources     string        // load generator source addresses; default 127.0.0.2-127.0.0.20
 
 	EchoConns    int           // default 200
-	EchoRate     float64       // messages per second per echo connection; default 500
+	EchoInFlight int           // messages each echo connection keeps outstanding (closed loop); default 1
 	EchoSize     int           // echo payload bytes; default 64
 	EchoDuration time.Duration // default 5s
 
@@ -65,7 +65,7 @@ func Quick() Config {
 		Settle:       300 * time.Millisecond,
 		Hold:         100 * time.Millisecond,
 		EchoConns:    50,
-		EchoRate:     100,
+		EchoInFlight: 1,
 		EchoDuration: 700 * time.Millisecond,
 		PubRate:      10,
 		PubDuration:  500 * time.Millisecond,
@@ -89,7 +89,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.Hold, time.Second)
 	setDefault(&c.Sources, "127.0.0.2-127.0.0.20")
 	setDefault(&c.EchoConns, 200)
-	setDefault(&c.EchoRate, 500)
+	setDefault(&c.EchoInFlight, 1)
 	setDefault(&c.EchoSize, 64)
 	setDefault(&c.EchoDuration, 5*time.Second)
 	setDefault(&c.PubRate, 4)
@@ -136,8 +136,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("conns (%d) must exceed dial workers (%d) for the upgrade rate to mean anything", c.Conns, c.DialWorkers)
 	case c.DialWorkers < 1, c.EchoConns < 1:
 		return errors.New("dial workers and echo conns must be positive")
-	case c.EchoRate <= 0, c.PubRate <= 0:
-		return errors.New("echo and publish rates must be positive")
+	case c.EchoInFlight < 1, c.EchoInFlight > 1024:
+		return errors.New("echo in-flight depth must be between 1 and 1024")
+	case c.PubRate <= 0:
+		return errors.New("the publish rate must be positive")
 	case c.EchoSize < 16:
 		return errors.New("echo size must be at least 16 bytes (the load generator's sequence number and send time)")
 	case c.Settle < 0, c.Hold < 0, c.EchoDuration < 0, c.PubDuration < 0, c.CloseTimeout < 0:

@@ -22,7 +22,8 @@ func TestValidate(t *testing.T) {
 		{name: "negative rounds", mutate: func(c *Config) { c.Rounds = -1 }, wantErr: true},
 		{name: "conns not above dialers", mutate: func(c *Config) { c.Conns = 64 }, wantErr: true},
 		{name: "negative dialers", mutate: func(c *Config) { c.DialWorkers = -3 }, wantErr: true},
-		{name: "negative echo rate", mutate: func(c *Config) { c.EchoRate = -1 }, wantErr: true},
+		{name: "negative echo depth", mutate: func(c *Config) { c.EchoInFlight = -1 }, wantErr: true},
+		{name: "echo depth too deep", mutate: func(c *Config) { c.EchoInFlight = 1025 }, wantErr: true},
 		{name: "echo payload too small", mutate: func(c *Config) { c.EchoSize = 15 }, wantErr: true},
 		{name: "negative settle", mutate: func(c *Config) { c.Settle = -time.Second }, wantErr: true},
 		{name: "negative publish duration", mutate: func(c *Config) { c.PubDuration = -time.Second }, wantErr: true},
@@ -42,21 +43,26 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestLoadgenArgsKeepSettleWithinDuration(t *testing.T) {
-	// The load generator settles for at most half its duration: the
-	// harness must ask for enough duration that RSS is read Settle after
-	// the last upgrade, and publishing starts after it.
+func TestLoadgenArgsSettleThenDuration(t *testing.T) {
+	// The load generator waits --settle in full and holds or publishes for
+	// --duration after it: the harness passes both as they are, even when
+	// the settle is the longer.
 	c := Config{Settle: 2 * time.Second, Hold: 100 * time.Millisecond, PubDuration: time.Second}.withDefaults()
 	s := &server{ws: "127.0.0.1:1", api: "127.0.0.1:2"}
-	for _, k := range []Kind{KindIdle, KindBroadcast} {
-		args := c.loadgenArgs(k, s, "r.json")
-		d, err := time.ParseDuration(flagValue(t, args, "--duration"))
-		if err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		kind Kind
+		want time.Duration
+	}{{KindIdle, c.Hold}, {KindBroadcast, c.PubDuration}} {
+		args := c.loadgenArgs(tc.kind, s, "r.json")
+		if got := flagValue(t, args, "--settle"); got != c.Settle.String() {
+			t.Errorf("%s: --settle %s, want %s", tc.kind, got, c.Settle)
 		}
-		if d < 2*c.Settle {
-			t.Errorf("%s: --duration %s is less than twice --settle %s", k, d, c.Settle)
+		if got := flagValue(t, args, "--duration"); got != tc.want.String() {
+			t.Errorf("%s: --duration %s, want %s", tc.kind, got, tc.want)
 		}
+	}
+	if got := flagValue(t, c.loadgenArgs(KindEcho, s, "r.json"), "--in-flight"); got != "1" {
+		t.Errorf("echo: --in-flight %s, want 1", got)
 	}
 }
 

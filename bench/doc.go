@@ -18,26 +18,19 @@
 //     read before connecting and Config.Settle after the last upgrade
 //     (myriad with --memory-release=-1s, so nothing is forcibly returned).
 //     It gives RSS per idle connection and upgrades per second.
-//   - echo: Config.EchoConns connections each sending Config.EchoRate
-//     messages per second (myriad-loadgen's echo is open-loop); received
-//     messages per second and round-trip p50, p99, p99.9.
+//   - echo: Config.EchoConns connections in a closed loop, each keeping
+//     Config.EchoInFlight messages outstanding (myriad-loadgen echo
+//     --in-flight); echoes per second over the sending time (the report's
+//     echo_answered_while_sending / echo_sending_max_ms) and round-trip
+//     p50, p99, p99.9.
 //   - broadcast: Config.Conns subscribers on /ws, Config.PubRate messages a
 //     second posted to the publish API; the median over messages of the
 //     time until the last subscriber had it.
 //
 // # Upgrades per second
 //
-// The load generator's report has no duration of its connect phase. With
-// --rate 0 every attempt is due at once, so connect_schedule_lag_max_ms is
-// when the last attempt entered the dial queue (DialWorkers deep); what is
-// left then is that queue and the last connections' upgrade time. Upgrades
-// per second are therefore taken as
-//
-//	(upgraded - DialWorkers) / (schedule lag + connect p50)
-//
-// Checked against the rate at which a server's descriptor count grew
-// (2,000 connections to myriad, three runs) it read 4-10% lower, the
-// difference being accepts not yet upgraded; that is close enough to
-// compare servers measured the same way. It is to be replaced by the
-// connect phase's own duration once the load generator reports it.
+// Upgrades per second are the load generator report's own figure,
+// connect_phase.upgrades_per_s: upgrades divided by the time from the
+// first scheduled attempt (all due at once with --rate 0) to the last
+// upgrade or final failure.
 package bench

@@ -28,18 +28,16 @@ type Metric struct {
 
 // Metric keys.
 const (
-	MetricRSSPerConn  = "rss_per_conn"
-	MetricUpgrades    = "upgrades_per_s"
-	MetricEchoRate    = "echo_msgs_per_s"
-	MetricEchoP50     = "echo_p50"
-	MetricEchoP99     = "echo_p99"
-	MetricEchoP999    = "echo_p999"
-	MetricLastSubP50  = "broadcast_last_p50"
-	MetricLastSubMax  = "broadcast_last_max"
-	microsPerMilli    = 1e3
-	microsPerSecond   = 1e6
-	millisPerSecond   = 1e3
-	loadgenLagCounter = "connect_schedule_lag_max_ms"
+	MetricRSSPerConn = "rss_per_conn"
+	MetricUpgrades   = "upgrades_per_s"
+	MetricEchoRate   = "echo_msgs_per_s"
+	MetricEchoP50    = "echo_p50"
+	MetricEchoP99    = "echo_p99"
+	MetricEchoP999   = "echo_p999"
+	MetricLastSubP50 = "broadcast_last_p50"
+	MetricLastSubMax = "broadcast_last_max"
+	microsPerMilli   = 1e3
+	millisPerSecond  = 1e3
 )
 
 // Metrics returns the rows of the table for c (the labels name its
@@ -50,7 +48,7 @@ func (c Config) Metrics() []Metric {
 	return []Metric{
 		{MetricRSSPerConn, "RSS per idle conn @" + n, "B", true, KindIdle},
 		{MetricUpgrades, "upgrades/s, " + strconv.Itoa(c.DialWorkers) + " dialers", "/s", false, KindIdle},
-		{MetricEchoRate, "echo msg/s, " + strconv.Itoa(c.EchoConns) + " conns", "/s", false, KindEcho},
+		{MetricEchoRate, "echo msg/s, " + strconv.Itoa(c.EchoConns) + " conns closed loop", "/s", false, KindEcho},
 		{MetricEchoP50, "echo p50", "µs", true, KindEcho},
 		{MetricEchoP99, "echo p99", "µs", true, KindEcho},
 		{MetricEchoP999, "echo p99.9", "µs", true, KindEcho},
@@ -71,18 +69,16 @@ func (c Config) loadgenArgs(k Kind, s *server, jsonPath string) []string {
 	var a []string
 	switch k {
 	case KindIdle:
-		// The load generator settles for at most half the duration.
-		d := max(2*c.Settle, c.Settle+c.Hold)
+		// --duration is the hold after --settle.
 		a = []string{"idle", "--url", "ws://" + s.ws + "/echo", "--conns", strconv.Itoa(c.Conns), "--rate", "0",
-			"--settle", c.Settle.String(), "--duration", d.String(), "--server-pid", strconv.Itoa(s.pid)}
+			"--settle", c.Settle.String(), "--duration", c.Hold.String(), "--server-pid", strconv.Itoa(s.pid)}
 	case KindEcho:
 		a = []string{"echo", "--url", "ws://" + s.ws + "/echo", "--conns", strconv.Itoa(c.EchoConns),
-			"--msg-rate", ftoa(c.EchoRate), "--size", strconv.Itoa(c.EchoSize), "--duration", c.EchoDuration.String()}
+			"--in-flight", strconv.Itoa(c.EchoInFlight), "--size", strconv.Itoa(c.EchoSize), "--duration", c.EchoDuration.String()}
 	case KindBroadcast:
-		d := max(c.PubDuration, 2*c.Settle)
 		a = []string{"broadcast", "--url", "ws://" + s.ws + "/ws", "--api", "http://" + s.api + "/publish",
 			"--conns", strconv.Itoa(c.Conns), "--settle", c.Settle.String(), "--pub-rate", ftoa(c.PubRate),
-			"--size", strconv.Itoa(c.PubSize), "--duration", d.String()}
+			"--size", strconv.Itoa(c.PubSize), "--duration", c.PubDuration.String()}
 	}
 	return append(a, common...)
 }
@@ -122,15 +118,17 @@ func (c Config) extract(k Kind, r *report) (map[string]float64, []string) {
 		} else {
 			problems = append(problems, "server RSS not sampled")
 		}
-		secs := float64(r.Counters[loadgenLagCounter])/millisPerSecond +
-			float64(r.Latency["connect"].Summary.P50)/microsPerSecond
-		if n := up - int64(c.DialWorkers); n > 0 && secs > 0 {
-			v[MetricUpgrades] = float64(n) / secs
+		if r.Connect.PerSecond > 0 {
+			v[MetricUpgrades] = r.Connect.PerSecond
+		} else {
+			problems = append(problems, "no connect phase in the report")
 		}
 	case KindEcho:
 		rtt := r.Latency["rtt"].Summary
-		if secs := c.EchoDuration.Seconds(); secs > 0 {
-			v[MetricEchoRate] = float64(r.Counters["messages_received"]) / secs
+		if ms := r.Counters["echo_sending_max_ms"]; ms > 0 {
+			v[MetricEchoRate] = float64(r.Counters["echo_answered_while_sending"]) / (float64(ms) / millisPerSecond)
+		} else {
+			problems = append(problems, "no sending time in the echo report")
 		}
 		v[MetricEchoP50], v[MetricEchoP99], v[MetricEchoP999] = float64(rtt.P50), float64(rtt.P99), float64(rtt.P999)
 		if lost := r.Counters["echo_unanswered"]; lost > 0 {

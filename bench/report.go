@@ -24,6 +24,12 @@ type report struct {
 			Conns     int64 `json:"conns"`
 		} `json:"servers"`
 	} `json:"memory"`
+	// Connect is the connect phase: its length and upgrade rate.
+	Connect struct {
+		Seconds   float64 `json:"seconds"`
+		Upgrades  int64   `json:"upgrades"`
+		PerSecond float64 `json:"upgrades_per_s"`
+	} `json:"connect_phase"`
 	Warnings []string `json:"warnings"`
 }
 

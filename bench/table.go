@@ -50,8 +50,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "side by side: %d round(s), servers interleaved, a fresh process per measurement; cells: median [min..max], ×: server ÷ myriad\n",
 		c.Rounds)
-	fmt.Fprintf(&b, "idle: %d conns, %d dialers, RSS read %s after the last upgrade; echo: %d conns × %s msg/s open loop, %d B; broadcast: %d subscribers, %s msg/s, %d B\n\n",
-		c.Conns, c.DialWorkers, c.Settle, c.EchoConns, ftoa(c.EchoRate), c.EchoSize, c.Conns, ftoa(c.PubRate), c.PubSize)
+	fmt.Fprintf(&b, "idle: %d conns, %d dialers, RSS read %s after the last upgrade; echo: %d conns closed loop, %d in flight each, %d B; broadcast: %d subscribers, %s msg/s, %d B\n\n",
+		c.Conns, c.DialWorkers, c.Settle, c.EchoConns, c.EchoInFlight, c.EchoSize, c.Conns, ftoa(c.PubRate), c.PubSize)
 	head := []string{"metric", "unit", "better"}
 	head = append(head, c.Servers...)
 	rows := [][]string{head}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 // publishRequest is the body of POST /publish.
 type publishRequest struct {
+	ID     string          `json:"id"`
 	Topic  string          `json:"topic"`
 	Topics []string        `json:"topics"`
 	Data   json.RawMessage `json:"data"`
@@ -30,10 +32,13 @@ type apiStats struct {
 // APIHandler returns the publish and admin API (see PROTOCOL.md):
 //
 //	POST /publish   {"topic":"t","data":...} or {"topics":[...],"data":...} -> {"delivered":N}
-//	GET  /presence?topic=t                   -> {"topic":"t","count":N,"users":[...]}
+//	GET  /presence?topic=t[&after=u]         -> {"topic":"t","count":N,"users":[...]}
 //	GET  /stats                              -> Server.Stats with HubStats under "hub"
 //
-// Errors are JSON {"error":"..."} with 400, 401, 404, 405, 413 or 503.
+// Errors are JSON {"error":"..."} with 400, 401, 403, 404, 405, 413, 415,
+// 421 or 503. The checks run in an order that tells an outsider nothing:
+// the Host (421) and Origin (403) first, then the key (401) for every
+// path, known or not, and only then the path (404).
 // The Gateway runs no listener: the embedder mounts the handler on its own
 // http.Server (the myriad command serves it on --api-addr). Any goroutine
 // may call it.
@@ -42,6 +47,31 @@ func (g *Gateway) APIHandler() http.Handler {
 }
 
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if !g.hostAllowed(r.Host) {
+		apiError(w, http.StatusMisdirectedRequest, "unknown Host "+strconv.Quote(r.Host)+": add it to --api-allowed-hosts")
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !g.originAllowed(origin) {
+			apiError(w, http.StatusForbidden, "Origin not allowed: add it to --api-cors-origins")
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	if !g.apiAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		apiError(w, http.StatusUnauthorized, "missing or wrong API key: send Authorization: Bearer <key>")
+		return
+	}
 	var method string
 	var serve func(http.ResponseWriter, *http.Request)
 	switch r.URL.Path {
@@ -53,11 +83,6 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		method, serve = http.MethodGet, g.serveStats
 	default:
 		apiError(w, http.StatusNotFound, "no such endpoint: try POST /publish, GET /presence?topic=, GET /stats")
-		return
-	}
-	if !g.apiAuthorized(r) {
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		apiError(w, http.StatusUnauthorized, "missing or wrong API key: send Authorization: Bearer <key>")
 		return
 	}
 	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
@@ -81,6 +106,12 @@ func (g *Gateway) apiAuthorized(r *http.Request) bool {
 }
 
 func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
+	// JSON only: a page can send text/plain or a form cross-origin
+	// without asking the browser first, but not application/json.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		apiError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.APIMaxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -103,16 +134,21 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request) {
 		g.servePublishCluster(w, r, topics, req.Data)
 		return
 	}
-	n, err := g.Publish(r.Context(), topics, req.Data)
+	n, dup, err := g.PublishOnce(r.Context(), req.ID, topics, req.Data)
+	answer := map[string]any{"delivered": n}
+	if dup {
+		answer["duplicate"] = true
+	}
 	if err != nil {
 		status := http.StatusServiceUnavailable
 		if _, ok := errors.AsType[*PublishError](err); ok {
 			status = http.StatusBadRequest
 		}
-		apiJSON(w, status, map[string]any{"error": err.Error(), "delivered": n})
+		answer["error"] = err.Error()
+		apiJSON(w, status, answer)
 		return
 	}
-	apiJSON(w, http.StatusOK, map[string]int{"delivered": n})
+	apiJSON(w, http.StatusOK, answer)
 }
 
 func (g *Gateway) servePresence(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +161,7 @@ func (g *Gateway) servePresence(w http.ResponseWriter, r *http.Request) {
 		g.servePresenceCluster(w, r, topic)
 		return
 	}
-	p, err := g.Presence(r.Context(), topic)
+	p, err := g.PresencePage(r.Context(), topic, r.URL.Query().Get("after"))
 	if err != nil {
 		status := http.StatusServiceUnavailable
 		if _, ok := errors.AsType[*PublishError](err); ok {

@@ -11,8 +11,10 @@ import (
 )
 
 // Claims are the JWT claims the gateway reads. The token is signed with
-// HS256 and the shared Config.JWTSecret; exp and nbf are checked
-// when present.
+// HS256 and the shared Config.JWTSecret, or RS256/ES256 with a key of
+// Config.JWTKeys; exp is required unless Config.JWTAllowNoExp, nbf is
+// checked when present, aud and iss when configured, and dates outside
+// the years 1970 to 9999 are refused.
 type Claims struct {
 	jwt.RegisteredClaims
 	// SubTopics lists the topics the client may subscribe to (exact names
@@ -41,24 +43,66 @@ func errTokenInvalid(why string) *server.StatusError {
 	return &server.StatusError{Status: http.StatusUnauthorized, Reason: "invalid token: " + why, Challenge: `Bearer error="invalid_token"`}
 }
 
-// tokenVerifier checks HS256 tokens. It is immutable after construction,
-// so any goroutine may use it.
+// tokenVerifier checks tokens: HS256 with the shared secret, RS256 and
+// ES256 with a KeySet. It is immutable after construction (the KeySet
+// swaps its keys atomically), so any goroutine may use it.
 type tokenVerifier struct {
-	secret []byte
+	secret []byte  // nil: no HS256
+	keys   *KeySet // nil: no RS256 or ES256
 	parser *jwt.Parser
 	maxLen int // topic name bound, for the claims' patterns
 }
 
-func newTokenVerifier(secret []byte, maxTopicLen int) *tokenVerifier {
-	return &tokenVerifier{
-		secret: secret,
-		// Only HS256: accepting the algorithm the token names would let
-		// "none" or an RS256 header signed with the secret as a public key
-		// through.
-		parser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()})),
-		maxLen: maxTopicLen,
+func newTokenVerifier(cfg Config) *tokenVerifier {
+	// Only the algorithms configured: accepting the one the token names
+	// would let "none", or an RS256 header "signed" with the public key
+	// as an HMAC secret, through.
+	var algs []string
+	if len(cfg.JWTSecret) > 0 {
+		algs = append(algs, jwt.SigningMethodHS256.Alg())
 	}
+	if cfg.JWTKeys != nil {
+		algs = append(algs, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg())
+	}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(algs)}
+	if !cfg.JWTAllowNoExp {
+		opts = append(opts, jwt.WithExpirationRequired())
+	}
+	if cfg.JWTAudience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.JWTAudience))
+	}
+	if cfg.JWTIssuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.JWTIssuer))
+	}
+	return &tokenVerifier{secret: cfg.JWTSecret, keys: cfg.JWTKeys, parser: jwt.NewParser(opts...), maxLen: cfg.MaxTopicLen}
 }
+
+// key is the parser's keyfunc: the key for the token's algorithm (which
+// the parser has already checked against the allowed ones) and kid.
+func (v *tokenVerifier) key(t *jwt.Token) (any, error) {
+	if t.Method.Alg() == jwt.SigningMethodHS256.Alg() {
+		return v.secret, nil
+	}
+	kid, _ := t.Header["kid"].(string)
+	return v.keys.keysFor(t.Method.Alg(), kid)
+}
+
+// Dates outside [1970, 9999] are refused: jwt turns seconds into int64,
+// so 1e300 wraps to some other date, and no real token names such times.
+const maxNumericDate = 253402300799 // 9999-12-31T23:59:59Z
+
+// Validate implements jwt.ClaimsValidator: it refuses absurd dates, after
+// the parser's own checks of exp, nbf, aud and iss.
+func (c Claims) Validate() error {
+	for _, d := range []*jwt.NumericDate{c.ExpiresAt, c.NotBefore, c.IssuedAt} {
+		if d != nil && (d.Unix() < 0 || d.Unix() > maxNumericDate) {
+			return errAbsurdDate
+		}
+	}
+	return nil
+}
+
+var errAbsurdDate = errors.New("date claim out of range")
 
 // tokenFrom returns the token of an upgrade request: the token query
 // parameter, else an Authorization: Bearer header.
@@ -79,7 +123,7 @@ func (v *tokenVerifier) verify(token string) (*grant, error) {
 		return nil, errTokenMissing
 	}
 	var cl Claims
-	_, err := v.parser.ParseWithClaims(token, &cl, func(*jwt.Token) (any, error) { return v.secret, nil })
+	_, err := v.parser.ParseWithClaims(token, &cl, v.key)
 	if err != nil {
 		return nil, errTokenInvalid(tokenErrorReason(err))
 	}
@@ -99,13 +143,23 @@ func (v *tokenVerifier) verify(token string) (*grant, error) {
 // the token.
 func tokenErrorReason(err error) string {
 	switch {
+	case errors.Is(err, errAbsurdDate):
+		return "exp, nbf or iat out of range"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "wrong audience"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "wrong issuer"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "a required claim is missing (exp, or aud or iss when configured)"
+	case errors.Is(err, errUnknownKey):
+		return "unknown signing key"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "expired"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return "not valid yet"
 	case errors.Is(err, jwt.ErrTokenUnverifiable),
 		errors.Is(err, jwt.ErrTokenSignatureInvalid) && strings.Contains(err.Error(), "signing method"):
-		return "signing method not allowed (HS256 only)"
+		return "signing method not allowed"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return "bad signature"
 	case errors.Is(err, jwt.ErrTokenMalformed):

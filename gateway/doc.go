@@ -21,7 +21,17 @@
 // the small Cluster interface, in cluster*.go; the rest of the package
 // only calls it at a topic's first and last subscriber and at publish.
 //
-// Tokens are HS256 JWTs (Claims) that name the user and the topics it may
-// subscribe and publish to. The Gateway serves its API as an
-// http.Handler (APIHandler) and runs no listener: the embedder mounts it.
+// Tokens are JWTs (Claims), HS256 with a shared secret or RS256/ES256
+// with public keys from PEM or a JWKS (KeySet, JWKSFetcher), that name the
+// user and the topics it may subscribe and publish to.
+//
+// Everything a client or publisher can make the gateway do is bounded:
+// frames are built only for topics with subscribers and at most
+// MaxPublishTopics per publish (and counted), clients have a message rate
+// (a token bucket kept only while it is not full), presence events are
+// coalesced per interval and skipped for big topics, publish ids are kept
+// in a capped FIFO, and the API refuses what a web page could send it.
+//
+// The Gateway serves its API as an http.Handler (APIHandler) and runs no
+// listener: the embedder mounts it.
 package gateway

@@ -34,9 +34,14 @@ type Gateway struct {
 	srv    *server.Server
 	shards []*shard // indexed by server.Loop.Index; read-only after Attach
 
-	reg       registry
-	publishes atomic.Uint64
-	cluster   *clusterLink // nil: a single node; set by JoinCluster before Serve
+	reg          registry
+	publishes    atomic.Uint64
+	encoded      atomic.Uint64
+	encodedBytes atomic.Uint64
+	duplicates   atomic.Uint64
+	dedup        *dedup // nil: ids disabled
+	presence     presenceBatcher
+	cluster      *clusterLink // nil: a single node; set by JoinCluster before Serve
 }
 
 // Errors of a Gateway used out of order.
@@ -58,9 +63,9 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	g := &Gateway{cfg: cfg}
-	if len(cfg.JWTSecret) > 0 {
-		g.verifier = newTokenVerifier(cfg.JWTSecret, cfg.MaxTopicLen)
+	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize)}
+	if len(cfg.JWTSecret) > 0 || cfg.JWTKeys != nil {
+		g.verifier = newTokenVerifier(cfg)
 	}
 	return g, nil
 }
@@ -78,6 +83,12 @@ func (g *Gateway) Attach(srv *server.Server) error {
 		g.shards[i] = newShard(g, l)
 	}
 	g.srv = srv
+	if g.cfg.PresenceEvents {
+		go g.runPresence() // one per Gateway; ends with the server
+	}
+	if g.cfg.ClientRate >= 0 {
+		go g.runSweep() // one per Gateway; ends with the server
+	}
 	return nil
 }
 

@@ -3,6 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // SlowPolicy chooses what the gateway does with a subscriber whose
@@ -27,6 +29,14 @@ const (
 	DefaultMaxClientMessage = 64 << 10
 	DefaultMaxClientErrors  = 8
 	DefaultMaxPresenceUsers = 1000
+
+	DefaultMaxPublishTopics       = 16
+	DefaultPresenceInterval       = time.Second
+	DefaultPresenceMaxSubscribers = 1000
+	DefaultClientRate             = 50
+	DefaultClientBurst            = 100
+	DefaultPublishDedupWindow     = 2 * time.Minute
+	DefaultPublishDedupSize       = 100_000
 
 	// maxTopicLenLimit keeps a topic and its JSON envelope well inside
 	// the smallest frames and log lines.
@@ -55,8 +65,9 @@ type Config struct {
 	// MaxClientMessage bounds a client message in bytes; larger gets an
 	// error reply. server.Config.MaxMessage still bounds frames (1009).
 	MaxClientMessage int
-	// MaxClientErrors is how many error replies in a row a connection may
-	// earn before it is closed with 1008 (policy violation).
+	// MaxClientErrors is how many error replies a connection may earn
+	// within a minute before it is closed with 1008 (policy violation).
+	// Good requests in between do not reset the count.
 	MaxClientErrors int
 	// MaxPresenceUsers bounds the user list of a presence answer.
 	MaxPresenceUsers int
@@ -65,6 +76,54 @@ type Config struct {
 	PresenceEvents bool
 	// SlowPolicy is SlowClose (the default) or SlowDrop.
 	SlowPolicy SlowPolicy
+
+	// MaxPublishTopics bounds the distinct topics of one publish (API or
+	// client): each topic costs one frame of the message's size, since the
+	// topic is inside the frame. More is 400 / an error reply.
+	MaxPublishTopics int
+	// PresenceInterval is how long presence changes of a topic are
+	// gathered before its subscribers see them: at most one join or
+	// leave per user and topic per interval, none when they cancel out.
+	PresenceInterval time.Duration
+	// PresenceMaxSubscribers: a topic with more subscribers than this on
+	// one event loop gets no presence events there (counted in
+	// HubStats.PresenceSkipped).
+	PresenceMaxSubscribers int
+	// ClientRate is how many messages per second a client may send on
+	// average, ClientBurst how many at once (a token bucket per
+	// connection). A client past it is closed with 1008. Negative
+	// ClientRate disables the limit.
+	ClientRate  float64
+	ClientBurst int
+	// PublishDedupWindow is how long a publish "id" is remembered; a
+	// publish repeating it within the window is not published again and
+	// gets the first one's answer. Negative disables ids.
+	PublishDedupWindow time.Duration
+	// PublishDedupSize bounds the ids remembered; the oldest go first.
+	PublishDedupSize int
+
+	// APIAllowedHosts are the host names the API answers to (the Host
+	// header without its port), besides IP literals and "localhost",
+	// which it always accepts; "*" accepts any. Others get 421: a DNS
+	// rebinding page reaches the API under its own name. With APIKey set
+	// any name is accepted: such a page does not have the key.
+	APIAllowedHosts []string
+	// APICORSOrigins are the browser origins (scheme://host[:port], or
+	// "*") allowed to call the API. Requests with any other Origin get
+	// 403; empty allows none.
+	APICORSOrigins []string
+
+	// JWTAllowNoExp accepts tokens without an exp claim (which then never
+	// expire); by default they are refused.
+	JWTAllowNoExp bool
+	// JWTAudience, when set, must be in the token's aud claim.
+	JWTAudience string
+	// JWTIssuer, when set, must equal the token's iss claim.
+	JWTIssuer string
+	// JWTKeys, when set, verifies RS256 and ES256 tokens with its public
+	// keys (from PEM files or a JWKS document, see KeySet) and makes a
+	// token mandatory, alone or beside JWTSecret.
+	JWTKeys *KeySet
 }
 
 func (c Config) withDefaults() Config {
@@ -88,6 +147,27 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SlowPolicy == "" {
 		c.SlowPolicy = SlowClose
+	}
+	if c.MaxPublishTopics == 0 {
+		c.MaxPublishTopics = DefaultMaxPublishTopics
+	}
+	if c.PresenceInterval == 0 {
+		c.PresenceInterval = DefaultPresenceInterval
+	}
+	if c.PresenceMaxSubscribers == 0 {
+		c.PresenceMaxSubscribers = DefaultPresenceMaxSubscribers
+	}
+	if c.ClientRate == 0 {
+		c.ClientRate = DefaultClientRate
+	}
+	if c.ClientBurst == 0 {
+		c.ClientBurst = max(DefaultClientBurst, int(c.ClientRate))
+	}
+	if c.PublishDedupWindow == 0 {
+		c.PublishDedupWindow = DefaultPublishDedupWindow
+	}
+	if c.PublishDedupSize == 0 {
+		c.PublishDedupSize = DefaultPublishDedupSize
 	}
 	return c
 }
@@ -116,6 +196,26 @@ func (c Config) Validate() error {
 	}
 	if c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
 		errs = append(errs, fmt.Errorf("slow-policy must be close or drop, got %q", c.SlowPolicy))
+	}
+	if c.MaxPublishTopics < 0 || c.MaxPublishTopics > 1<<16 {
+		errs = append(errs, fmt.Errorf("max-publish-topics must be between 1 and 65536, got %d", c.MaxPublishTopics))
+	}
+	if c.PresenceInterval < 0 {
+		errs = append(errs, fmt.Errorf("presence-interval must be positive, got %v", c.PresenceInterval))
+	}
+	if c.PresenceMaxSubscribers < 0 {
+		errs = append(errs, fmt.Errorf("presence-max-subscribers must be positive, got %d", c.PresenceMaxSubscribers))
+	}
+	if c.ClientBurst < 0 {
+		errs = append(errs, fmt.Errorf("client-burst must be positive, got %d", c.ClientBurst))
+	}
+	if c.PublishDedupSize < 0 {
+		errs = append(errs, fmt.Errorf("publish-dedup-size must be positive, got %d", c.PublishDedupSize))
+	}
+	for _, o := range c.APICORSOrigins {
+		if o != "*" && !strings.Contains(o, "://") {
+			errs = append(errs, fmt.Errorf("api-cors-origins: %q is not scheme://host[:port] or *", o))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -88,6 +88,8 @@ type gwMsg struct {
 	User   string          `json:"user"`
 	Error  string          `json:"error"`
 	Ref    json.RawMessage `json:"ref"`
+
+	Duplicate bool `json:"duplicate"`
 }
 
 // gwClient is a gateway client on gorilla/websocket.
@@ -229,6 +231,17 @@ func apiCall(t *testing.T, g *Gateway, method, path, key, body string) (int, map
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	status, m, _ := apiDo(t, req)
+	return status, m
+}
+
+// apiDo makes one prepared API request and decodes the JSON answer.
+func apiDo(t *testing.T, req *http.Request) (int, map[string]any, http.Header) {
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	cl := http.Client{Timeout: ioTimeout}
 	resp, err := cl.Do(req)
 	if err != nil {
@@ -243,7 +256,7 @@ func apiCall(t *testing.T, g *Gateway, method, path, key, body string) (int, map
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&m); err != nil {
 		t.Fatalf("%s %s: body %q: %v", method, path, b, err)
 	}
-	return resp.StatusCode, m
+	return resp.StatusCode, m, resp.Header
 }
 
 // apiStatsOf fetches GET /stats.

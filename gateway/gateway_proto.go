@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -14,6 +15,7 @@ import (
 // clientMsg is a message from a gateway client (see PROTOCOL.md).
 type clientMsg struct {
 	Type   string          `json:"type"`
+	ID     string          `json:"id"`
 	Topic  string          `json:"topic"`
 	Topics []string        `json:"topics"`
 	Data   json.RawMessage `json:"data"`
@@ -36,16 +38,27 @@ type reply struct {
 	User   string          `json:"user,omitempty"`
 	Error  string          `json:"error,omitempty"`
 	Ref    json.RawMessage `json:"ref,omitempty"`
+	// Duplicate marks a publish whose id was already published.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // OnMessage implements server.Handler: it runs one client request. Every request
 // that fails gets an error reply; MaxClientErrors of them in a row close
-// the connection with 1008. Loop-only.
+// the connection with 1008, and so does a client sending past its rate
+// (Config.ClientRate). Loop-only.
 func (g *Gateway) OnMessage(c *server.Conn, op ws.OpCode, data []byte) {
 	sh := g.shardFor(c)
 	if sh == nil {
 		return
 	}
+	if !g.allow(sh, c) {
+		return
+	}
+	defer func() {
+		if s := sh.conns[c]; s != nil {
+			sh.release(c, s)
+		}
+	}()
 	if op != ws.OpText {
 		g.fail(sh, c, nil, "binary messages are not supported: send JSON text")
 		return
@@ -78,7 +91,10 @@ func (g *Gateway) OnMessage(c *server.Conn, op ws.OpCode, data []byte) {
 		g.fail(sh, c, m.Ref, err.Error())
 		return
 	}
-	if s := sh.conns[c]; s != nil && s.strikes > 0 {
+	// A good request does not forgive earlier errors: the count only
+	// lapses with its window, or abuse interleaved with good requests
+	// would never be closed.
+	if s := sh.conns[c]; s != nil && s.strikes > 0 && s.strikesLapsed(time.Now()) {
 		s.strikes = 0
 		sh.release(c, s)
 	}
@@ -165,11 +181,12 @@ func (g *Gateway) onPublish(sh *shard, c *server.Conn, m *clientMsg) error {
 	if len(m.Data) == 0 {
 		return fmt.Errorf(`missing "data"`)
 	}
-	if _, err := g.dispatchMessages(topics, m.Data, nil); err != nil {
+	dup, err := g.publishFromClient(m.ID, topics, m.Data)
+	if err != nil {
 		return err
 	}
-	if len(m.Ref) > 0 {
-		g.reply(sh, c, &reply{Type: "published", Topics: topics, Ref: m.Ref})
+	if len(m.Ref) > 0 || dup {
+		g.reply(sh, c, &reply{Type: "published", Topics: topics, Ref: m.Ref, Duplicate: dup})
 	}
 	return nil
 }
@@ -185,12 +202,37 @@ func pubRefused(gr *grant, topic string) error {
 	return fmt.Errorf("not allowed to publish to %q: the token's pub_topics claim does not allow it", topic)
 }
 
+// publishFromClient publishes without waiting, as a loop must: with an
+// id it reports whether the id was already used (then nothing is sent).
+func (g *Gateway) publishFromClient(id string, topics []string, data []byte) (dup bool, err error) {
+	if id == "" || g.dedup == nil {
+		_, err = g.dispatchMessages(topics, data, nil)
+		return false, err
+	}
+	if len(id) > maxPublishID {
+		return false, fmt.Errorf("id longer than %d bytes", maxPublishID)
+	}
+	e, first := g.dedup.claim(id, time.Now())
+	if !first {
+		g.duplicates.Add(1)
+		return true, nil
+	}
+	// A done channel, so that an API retry of this id can wait for it.
+	j, err := g.dispatchMessages(topics, data, make(chan struct{}))
+	g.dedup.settle(e, j, err)
+	return false, err
+}
+
 // fail answers a bad request with an error reply and closes the
-// connection once it has failed MaxClientErrors times in a row.
+// connection once it has failed MaxClientErrors times within
+// clientErrorWindow.
 func (g *Gateway) fail(sh *shard, c *server.Conn, ref json.RawMessage, msg string) {
 	sh.stats.clientErrors.Add(1)
 	g.reply(sh, c, &reply{Type: "error", Error: msg, Ref: ref})
 	s := sh.session(c, true)
+	if now := time.Now(); s.strikes == 0 || s.strikesLapsed(now) {
+		s.strikes, s.struckAt = 0, uint32(now.Unix())
+	}
 	if s.strikes < 255 {
 		s.strikes++
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -26,6 +27,9 @@ type shard struct {
 	topicsPeak int
 	conns      map[*server.Conn]*session // connections with gateway state
 	connsPeak  int
+	// bucketOnly are the sessions kept only for a rate bucket that has
+	// not refilled yet (see sweepBuckets).
+	bucketOnly map[*server.Conn]struct{}
 
 	stats shardStats
 }
@@ -34,13 +38,15 @@ type shard struct {
 // (the server counts only what it does); only that loop writes them
 // (busy aside), and Gateway.Stats sums them.
 type shardStats struct {
-	subscriptions atomic.Int64
-	delivered     atomic.Uint64
-	dropped       atomic.Uint64
-	slowClosed    atomic.Uint64
-	clientErrors  atomic.Uint64
-	busy          atomic.Uint64
-	_             [64]byte
+	subscriptions   atomic.Int64
+	delivered       atomic.Uint64
+	dropped         atomic.Uint64
+	slowClosed      atomic.Uint64
+	clientErrors    atomic.Uint64
+	busy            atomic.Uint64
+	rateLimited     atomic.Uint64
+	presenceSkipped atomic.Uint64
+	_               [64]byte
 }
 
 // topicSubs is one topic's subscribers on one loop.
@@ -57,9 +63,21 @@ type topicSubs struct {
 // or recent errors. An anonymous connection that subscribes to nothing
 // costs the gateway nothing.
 type session struct {
-	grant   *grant
-	topics  []*topicSubs // bounded by MaxTopicsPerConn; scanned linearly
-	strikes uint8        // error replies in a row
+	grant    *grant
+	topics   []*topicSubs // bounded by MaxTopicsPerConn; scanned linearly
+	strikes  uint8        // error replies since struckAt
+	struckAt uint32       // unix seconds of the first error of the window
+	tokens   float32      // the message rate bucket (see allow)
+	lastMs   int64        // when tokens was last filled; 0: never
+}
+
+// clientErrorWindow is the window over which a connection's error replies
+// are counted against MaxClientErrors.
+const clientErrorWindow = time.Minute
+
+// strikesLapsed reports whether the error window has passed.
+func (s *session) strikesLapsed(now time.Time) bool {
+	return now.Unix()-int64(s.struckAt) >= int64(clientErrorWindow/time.Second)
 }
 
 // shrinkFloor is the high-water mark from which an emptied map is
@@ -83,7 +101,8 @@ func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
 }
 
 func newShard(g *Gateway, l *server.Loop) *shard {
-	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session)}
+	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
+		bucketOnly: make(map[*server.Conn]struct{})}
 }
 
 // session returns c's session, creating it when create is set.
@@ -100,6 +119,10 @@ func (sh *shard) session(c *server.Conn, create bool) *session {
 // release drops c's session when it no longer holds anything.
 func (sh *shard) release(c *server.Conn, s *session) {
 	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 {
+		return
+	}
+	if !sh.g.bucketFull(s, time.Now().UnixMilli()) {
+		sh.bucketOnly[c] = struct{}{} // for sweepBuckets
 		return
 	}
 	delete(sh.conns, c)
@@ -169,7 +192,7 @@ func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 	s.topics = append(s.topics, ts)
 	sh.stats.subscriptions.Add(1)
 	if sh.g.cfg.PresenceEvents {
-		sh.g.presenceEvent("join", topic, user)
+		sh.g.presence.note(topic, user, 1)
 	}
 }
 
@@ -205,7 +228,7 @@ func (sh *shard) unsubscribe(c *server.Conn, s *session, i int) {
 	}
 	sh.stats.subscriptions.Add(-1)
 	if sh.g.cfg.PresenceEvents {
-		sh.g.presenceEvent("leave", ts.name, user)
+		sh.g.presence.note(ts.name, user, -1)
 	}
 }
 
@@ -218,6 +241,7 @@ func (sh *shard) drop(c *server.Conn) {
 	for len(s.topics) > 0 {
 		sh.unsubscribe(c, s, len(s.topics)-1)
 	}
+	delete(sh.bucketOnly, c)
 	delete(sh.conns, c)
 	sh.conns = shrink(sh.conns, &sh.connsPeak)
 }

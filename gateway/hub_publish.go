@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
@@ -16,11 +20,29 @@ type PublishError struct{ Reason string }
 
 func (e *PublishError) Error() string { return e.Reason }
 
-// topicFrame is one topic's message, prepared once as a complete text
-// frame and shared read-only by every loop.
+// topicFrame is one topic's message of a publish, prepared as a complete
+// text frame by the first loop that has a subscriber of the topic when the
+// publish runs there, and shared read-only by every loop after that. Built
+// lazily on the loops, not when the publish is made, so that a topic
+// nobody subscribes to costs no frame, while a subscription made before
+// the publish reaches a loop (a URL topic, subscribed in OnOpen just after
+// the 101 was written) still receives it, in the loop's order.
 type topicFrame struct {
 	topic string
+	data  []byte // compact JSON, shared by the topics of the publish
+	once  sync.Once
 	frame *server.PreparedFrame
+}
+
+// get returns the frame, building it (and counting it) on first use. Any
+// goroutine may call it.
+func (f *topicFrame) get(g *Gateway) *server.PreparedFrame {
+	f.once.Do(func() {
+		f.frame = encodeMessage(f.topic, f.data)
+		g.encoded.Add(1)
+		g.encodedBytes.Add(uint64(len(f.frame.Payload())))
+	})
+	return f.frame
 }
 
 // encodeMessage prepares {"type":"message","topic":topic,"data":data}.
@@ -51,45 +73,41 @@ func (g *Gateway) dispatch(j *job) error {
 }
 
 // publishInput validates data and topics and returns the distinct
-// topics, in order, with data compacted.
+// topics, in order, with data compacted. The topic count is checked before
+// anything else, so a long list costs no more than reading it.
 func (g *Gateway) publishInput(topics []string, data []byte) ([]string, []byte, error) {
+	if len(topics) == 0 {
+		return nil, nil, &PublishError{Reason: `no topic given: set "topic" or "topics"`}
+	}
 	if len(data) == 0 {
 		return nil, nil, &PublishError{Reason: `missing "data"`}
+	}
+	// JSON text is UTF-8 (RFC 8259 §8.1); encoding/json would pass
+	// invalid bytes on, and a browser closes a socket that receives them
+	// in a text frame, so one publish would disconnect every subscriber.
+	if !utf8.Valid(data) {
+		return nil, nil, &PublishError{Reason: "data is not valid UTF-8"}
+	}
+	topics, err := g.checkPublishTopics(topics)
+	if err != nil {
+		return nil, nil, err
 	}
 	compact, err := compactJSON(data)
 	if err != nil {
 		return nil, nil, &PublishError{Reason: "data is not valid JSON: " + err.Error()}
 	}
-	distinct := make([]string, 0, len(topics))
-	var seen map[string]bool // for long lists; short ones are scanned
-	if len(topics) > 16 {
-		seen = make(map[string]bool, len(topics))
-	}
-	for i, t := range topics {
-		if err := checkTopic(t, g.cfg.MaxTopicLen); err != nil {
-			return nil, nil, &PublishError{Reason: fmt.Sprintf("topic %q: %v", t, err)}
-		}
-		if seen != nil {
-			if seen[t] {
-				continue
-			}
-			seen[t] = true
-		} else if contains(topics[:i], t) {
-			continue
-		}
-		distinct = append(distinct, t)
-	}
-	if len(distinct) == 0 {
-		return nil, nil, &PublishError{Reason: `no topic given: set "topic" or "topics"`}
-	}
-	return distinct, compact, nil
+	return topics, compact, nil
 }
 
-// dispatchMessages validates data and topics, encodes one frame per
-// distinct topic and dispatches them as one job. done, when not nil,
-// becomes the job's completion channel. On a cluster node it hands the
-// messages to the broker instead and returns no job. Any goroutine may
-// call it, including an event loop, since it does not wait.
+// dispatchMessages validates data and topics and dispatches them as one
+// job, which encodes one frame per distinct topic that has subscribers
+// when it runs (topicFrame). The topic is inside the frame, so topics
+// cannot share one; a topic nobody subscribes to costs nothing beyond its
+// name check, and at most MaxPublishTopics frames are built
+// (Stats.EncodedBytes accounts them). done, when not nil, becomes the
+// job's completion channel. On a cluster node it hands the messages to the
+// broker instead and returns no job. Any goroutine may call it, including
+// an event loop, since it does not wait.
 func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struct{}) (*job, error) {
 	if g.srv == nil {
 		return nil, ErrNotAttached
@@ -103,28 +121,50 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 		_, err := g.cluster.publish(g, distinct, compact)
 		return nil, err
 	}
-	frames := make([]topicFrame, len(distinct))
+	frames := make([]*topicFrame, len(distinct))
 	for i, t := range distinct {
-		frames[i] = topicFrame{topic: t, frame: encodeMessage(t, compact)}
+		frames[i] = &topicFrame{topic: t, data: compact}
 	}
 	j := &job{done: done, run: func(sh *shard) int {
 		n := 0
 		for _, f := range frames {
-			n += sh.deliver(f.topic, f.frame)
+			if sh.topics[f.topic] != nil {
+				n += sh.deliver(f.topic, f.get(g))
+			}
 		}
 		return n
 	}}
 	return j, g.dispatch(j)
 }
 
+// checkPublishTopics checks a publish's topic list and returns it without
+// repeats. The count is checked before anything else, so a long list costs
+// no more than reading it.
+func (g *Gateway) checkPublishTopics(topics []string) ([]string, error) {
+	if len(topics) > g.cfg.MaxPublishTopics {
+		return nil, &PublishError{Reason: fmt.Sprintf("%d topics in one publish; at most %d (max-publish-topics)", len(topics), g.cfg.MaxPublishTopics)}
+	}
+	out := make([]string, 0, len(topics))
+	for _, t := range topics {
+		if err := checkTopic(t, g.cfg.MaxTopicLen); err != nil {
+			return nil, &PublishError{Reason: fmt.Sprintf("topic %q: %v", t, err)}
+		}
+		if !contains(out, t) { // quadratic, in at most MaxPublishTopics
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // Publish sends data, one JSON value, to every subscriber of each topic as
 // {"type":"message","topic":...,"data":...}, and returns the number of
-// sockets the messages were written to, summed over the loops once each
-// has run the publish. A topic without subscribers is not an error: it
-// delivers to none. Publishes made one after another reach each
-// subscriber in that order. Any goroutine may call it except an event
-// loop, which it would wait for; it returns early, with the count so far,
-// when ctx ends or the server stops.
+// subscriber sockets the messages were queued on (see PROTOCOL.md for
+// what "delivered" means), summed over the loops once each has run the
+// publish. A topic without subscribers is not an error: it delivers to
+// none. Publishes made one after another reach each subscriber in that
+// order. Any goroutine may call it except an event loop, which it would
+// wait for; it returns early, with the count so far, when ctx ends or the
+// server stops.
 //
 // On a cluster node (JoinCluster) it returns 0 and no error once the broker
 // has acknowledged the messages; see PublishCluster.
@@ -133,35 +173,59 @@ func (g *Gateway) Publish(ctx context.Context, topics []string, data json.RawMes
 		_, err := g.PublishCluster(ctx, topics, data)
 		return 0, err
 	}
-	done := make(chan struct{})
-	j, err := g.dispatchMessages(topics, data, done)
-	if j == nil {
-		return 0, err
+	n, _, err := g.PublishOnce(ctx, "", topics, data)
+	return n, err
+}
+
+// maxPublishID bounds an idempotency key, which is kept for the dedup
+// window.
+const maxPublishID = 128
+
+// PublishOnce is Publish with an idempotency key: a publish whose id was
+// used within Config.PublishDedupWindow is not published again, and gets
+// the first one's answer (waiting for it when it is still running) with
+// duplicate set. Ids are shared by the API and clients, so publishers
+// should make them unique (a UUID). An empty id is a plain Publish. Any
+// goroutine may call it except an event loop.
+func (g *Gateway) PublishOnce(ctx context.Context, id string, topics []string, data json.RawMessage) (n int, duplicate bool, err error) {
+	if id == "" || g.dedup == nil {
+		j, err := g.dispatchMessages(topics, data, make(chan struct{}))
+		n, werr := g.wait(ctx, j)
+		return n, false, cmp.Or(werr, err)
+	}
+	if len(id) > maxPublishID {
+		return 0, false, &PublishError{Reason: fmt.Sprintf("id longer than %d bytes", maxPublishID)}
+	}
+	e, first := g.dedup.claim(id, time.Now())
+	if first {
+		j, err := g.dispatchMessages(topics, data, make(chan struct{}))
+		g.dedup.settle(e, j, err)
+	} else {
+		g.duplicates.Add(1)
 	}
 	select {
-	case <-done:
+	case <-e.ready:
+	case <-ctx.Done():
+		return 0, !first, ctx.Err()
+	}
+	n, werr := g.wait(ctx, e.j)
+	return n, !first, cmp.Or(werr, e.err)
+}
+
+// wait waits for j (nil: nothing to wait for) and returns its count, or
+// the count so far when ctx ends or the server stops.
+func (g *Gateway) wait(ctx context.Context, j *job) (int, error) {
+	if j == nil {
+		return 0, nil
+	}
+	select {
+	case <-j.done:
+		return int(j.delivered.Load()), nil
 	case <-ctx.Done():
 		return int(j.delivered.Load()), ctx.Err()
 	case <-g.srv.Done():
 		return int(j.delivered.Load()), ErrClosed
 	}
-	return int(j.delivered.Load()), err
-}
-
-// presenceEvent pushes a join or leave event to topic's subscribers. It
-// runs on a loop and does not wait; when a loop's queue is full the event
-// is skipped there and counted as busy.
-func (g *Gateway) presenceEvent(kind, topic, user string) {
-	if g.cluster != nil {
-		g.cluster.event(g, kind, topic, user)
-		return
-	}
-	b, err := json.Marshal(&reply{Type: kind, Topic: topic, User: user})
-	if err != nil {
-		return
-	}
-	fr := server.Prepare(ws.OpText, b)
-	_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
 }
 
 // HubStats are the gateway's counters. Totals count since start.
@@ -169,16 +233,23 @@ type HubStats struct {
 	Topics        int    `json:"topics"`        // distinct topics with subscribers now
 	Subscriptions int64  `json:"subscriptions"` // connection-topic pairs now
 	Publishes     uint64 `json:"publishes"`     // messages published, one per topic
+	Encoded       uint64 `json:"encoded"`       // frames built for publishes: topics that had subscribers
+	EncodedBytes  uint64 `json:"encoded_bytes"` // bytes of those frames
 	Delivered     uint64 `json:"delivered"`     // messages written to subscribers
 	Dropped       uint64 `json:"dropped"`       // skipped for slow subscribers (SlowDrop)
 	SlowClosed    uint64 `json:"slow_closed"`   // subscribers closed as slow (SlowClose)
 	ClientErrors  uint64 `json:"client_errors"` // error replies to clients
 	Busy          uint64 `json:"busy"`          // jobs a full loop queue refused (server.ErrBusy)
+	Duplicates    uint64 `json:"duplicates"`    // publishes not repeated: their id was seen
+	RateLimited   uint64 `json:"rate_limited"`  // clients closed for sending past --client-rate
+	// PresenceDropped counts presence events not sent: skipped for topics
+	// over PresenceMaxSubscribers on a loop (a busy loop's are in Busy).
+	PresenceDropped uint64 `json:"presence_dropped"`
 }
 
 // Stats returns the gateway's counters. Any goroutine may call it.
 func (g *Gateway) Stats() HubStats {
-	st := HubStats{Topics: g.reg.len(), Publishes: g.publishes.Load()}
+	st := HubStats{Topics: g.reg.len(), Publishes: g.publishes.Load(), Encoded: g.encoded.Load(), EncodedBytes: g.encodedBytes.Load(), Duplicates: g.duplicates.Load()}
 	for _, sh := range g.shards {
 		ss := &sh.stats
 		st.Subscriptions += ss.subscriptions.Load()
@@ -187,6 +258,8 @@ func (g *Gateway) Stats() HubStats {
 		st.SlowClosed += ss.slowClosed.Load()
 		st.ClientErrors += ss.clientErrors.Load()
 		st.Busy += ss.busy.Load()
+		st.RateLimited += ss.rateLimited.Load()
+		st.PresenceDropped += ss.presenceSkipped.Load()
 	}
 	return st
 }

@@ -113,7 +113,7 @@ func TestSubscribeChurnLeavesNothing(t *testing.T) {
 		cycles  = 1_000_000
 		rounds  = (cycles + clients*batch - 1) / (clients * batch) // at least a million
 	)
-	srv, g := startGateway(t, server.Config{Loops: 2}, Config{MaxTopicsPerConn: batch})
+	srv, g := startGateway(t, server.Config{Loops: 2}, Config{MaxTopicsPerConn: batch, ClientRate: -1})
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for ci := 0; ci < clients; ci++ {

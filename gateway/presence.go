@@ -16,13 +16,24 @@ type Presence struct {
 	// presented a token, sorted; anonymous connections count but are not
 	// listed.
 	Users []string `json:"users"`
-	// Truncated is set when Users was cut at MaxPresenceUsers.
-	Truncated bool `json:"truncated,omitempty"`
+	// Truncated is set when Users was cut at MaxPresenceUsers; Next is
+	// then the cursor for the following page (PresencePage's after).
+	Truncated bool   `json:"truncated,omitempty"`
+	Next      string `json:"next,omitempty"`
 }
 
-// Presence asks every loop for topic's subscribers. Any goroutine may
-// call it except an event loop.
+// Presence asks every loop for topic's subscribers: the first page of
+// PresencePage. Any goroutine may call it except an event loop.
 func (g *Gateway) Presence(ctx context.Context, topic string) (Presence, error) {
+	return g.PresencePage(ctx, topic, "")
+}
+
+// PresencePage asks every loop for topic's subscribers, listing the users
+// that sort after after: the pages of a long list are stable, and the
+// list of one page is the smallest MaxPresenceUsers names, not whichever
+// the loops' maps yield first. Any goroutine may call it except an event
+// loop.
+func (g *Gateway) PresencePage(ctx context.Context, topic, after string) (Presence, error) {
 	p := Presence{Topic: topic, Users: []string{}}
 	if err := checkTopic(topic, g.cfg.MaxTopicLen); err != nil {
 		return p, &PublishError{Reason: fmt.Sprintf("topic %q: %v", topic, err)}
@@ -37,14 +48,17 @@ func (g *Gateway) Presence(ctx context.Context, topic string) (Presence, error) 
 		if ts == nil {
 			return 0
 		}
+		// Every name after the cursor is looked at, so that each loop
+		// sends its smallest; the work is bounded by the topic's users on
+		// this loop, and the answer by limit.
 		list := make([]string, 0, min(len(ts.users), limit+1))
 		for u := range ts.users {
-			if len(list) > limit {
-				break
+			if u > after {
+				list = append(list, u)
 			}
-			list = append(list, u)
 		}
-		users[sh.idx] = list
+		slices.Sort(list)
+		users[sh.idx] = list[:min(len(list), limit+1)]
 		return len(ts.subs)
 	}}
 	err := g.dispatch(j)
@@ -60,6 +74,9 @@ func (g *Gateway) Presence(ctx context.Context, topic string) (Presence, error) 
 	}
 	p.Count = int(j.delivered.Load())
 	p.Users, p.Truncated = mergeUsers(users, limit)
+	if p.Truncated {
+		p.Next = p.Users[len(p.Users)-1]
+	}
 	return p, nil
 }
 

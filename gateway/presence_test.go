@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/myriadws/myriad/server"
 )
@@ -93,7 +94,7 @@ func TestPresenceEvents(t *testing.T) {
 	}{{"on", true}, {"off", false}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, g := startGateway(t, server.Config{Loops: 2}, Config{JWTSecret: testSecret, PresenceEvents: tc.on})
+			srv, g := startGateway(t, server.Config{Loops: 2}, Config{JWTSecret: testSecret, PresenceEvents: tc.on, PresenceInterval: 20 * time.Millisecond})
 			watcher := dialGateway(t, srv, "token="+token(t, userClaims("w")), nil)
 			watcher.subscribe("room")
 			if tc.on {

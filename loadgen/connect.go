@@ -40,6 +40,7 @@ func (cs ConnectSpec) offset(i int) time.Duration {
 
 // Connect runs a connect schedule and returns when every connection has
 // upgraded or failed for good (after Plan.Retries retries), or ctx ends.
+// Its duration and the upgrades within it add up in Report.Connect.
 // Attempts start on the schedule whatever happens to earlier ones (an open
 // model); if the dial workers fall behind, the worst lag is reported. Only
 // one Connect may run at a time.
@@ -48,6 +49,11 @@ func (s *Session) Connect(ctx context.Context, spec ConnectSpec) error {
 		return nil
 	}
 	s.SetPhase("connecting")
+	t0, up0 := s.Now(), s.m.upgraded.Load()
+	defer func() {
+		s.connectNs.Add(s.Now() - t0)
+		s.connectUps.Add(s.m.upgraded.Load() - up0)
+	}()
 	s.planned.Add(int64(spec.Count))
 	s.pending.Add(int64(spec.Count))
 	first := s.nextID

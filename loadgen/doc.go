@@ -20,8 +20,9 @@
 //
 // A Scenario drives a Session through its phases (Connect, Settle, Hold,
 // Each) and may implement ConnHandler to act on each connection's events on
-// the loop. idle, echo, churn and broadcast are built in; Scenarios lists
-// them. broadcast subscribes connections to a pub/sub gateway's topic and
+// the loop. idle, echo, churn, broadcast and capacity are built in;
+// Scenarios lists them. capacity ramps connections in steps until an SLO
+// breaks and reports the largest count held. broadcast subscribes connections to a pub/sub gateway's topic and
 // drives it from one HTTP publisher, measuring fan-out latency per delivery
 // and per message (until the last subscriber has it) and counting lost,
 // duplicated and reordered deliveries per subscriber. New
@@ -34,7 +35,9 @@
 // histograms (HDR, microseconds, exported as hdrhistogram snapshots so they
 // can be merged exactly), memory samples and warnings. Reports from several
 // processes or hosts merge with Merge. Progress snapshots are produced about
-// once a second while a run is going.
+// once a second while a run is going; SeriesWriter turns them into a
+// per-second CSV series that package chart draws. AutoSize works out the
+// worker processes and source addresses a plan needs on this host.
 //
 // # Several processes
 //

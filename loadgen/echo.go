@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,14 @@ import (
 // omission); Session.SendTime says how the pacer's own timer jitter is
 // kept out.
 //
+// With Plan.InFlight = K the load is a closed loop instead: each
+// connection sends K messages when sending starts and one more each time an
+// echo returns, so throughput is what the server sustains at that depth;
+// latency is then measured from the real send. Either way the report
+// carries the sending time and the echoes received in it
+// (CounterEchoSendingMs, CounterEchoAnswered), so msg/s is over the time
+// the load really ran, not the whole run.
+//
 // Each payload starts with the connection's sequence number and the
 // scheduled send time (little-endian uint64s), so an echo needs no lookup
 // to be matched; sequence numbers also reveal lost and reordered messages.
@@ -30,6 +39,7 @@ type Echo struct {
 	NopHandler
 	s        *Session
 	interval int64
+	inFlight int
 	size     int
 	sending  atomic.Bool
 
@@ -56,6 +66,11 @@ const (
 	CounterEchoShort        = "echo_short_payloads"
 	CounterEchoBackpressure = "echo_backpressure_ticks"
 	CounterEchoLost         = "echo_unanswered"
+	// CounterEchoSendingMs is how long sending lasted; a maximum over
+	// processes.
+	CounterEchoSendingMs = "echo_sending_max_ms"
+	// CounterEchoAnswered counts echoes received while sending.
+	CounterEchoAnswered = "echo_answered_while_sending"
 )
 
 // Name implements Scenario.
@@ -66,7 +81,7 @@ func (*Echo) Check(p Plan) error {
 	if p.Size < minEchoSize {
 		return fmt.Errorf("echo needs --size of at least %d (sequence number and send time)", minEchoSize)
 	}
-	if p.MsgRate <= 0 {
+	if p.MsgRate <= 0 && p.InFlight == 0 {
 		return fmt.Errorf("echo needs a positive --msg-rate")
 	}
 	return nil
@@ -75,29 +90,20 @@ func (*Echo) Check(p Plan) error {
 // Drive implements Scenario.
 func (e *Echo) Drive(ctx context.Context, s *Session) error {
 	p := s.Plan()
-	e.s = s
-	e.size = p.Size
-	e.interval = max(1, int64(float64(time.Second)/p.MsgRate))
-	e.rtt = s.Recorder(HistRTT)
-	e.gaps = s.Counter(CounterEchoGaps)
-	e.reordered = s.Counter(CounterEchoReordered)
-	e.short = s.Counter(CounterEchoShort)
-	e.backpressure = s.Counter(CounterEchoBackpressure)
-	e.lost = s.Counter(CounterEchoLost)
-
+	e.prepare(s)
 	if err := s.Connect(ctx, ConnectSpec{Count: p.Conns, Rate: p.Rate, Ramp: p.Ramp}); err != nil {
 		return err
 	}
 	s.SetPhase("sending")
+	start, in0 := s.Now(), s.MessagesReceived()
 	e.sending.Store(true)
-	err := s.Each(ctx, func(c *Conn, now int64) {
-		c.Next = now + rand.Int64N(e.interval)
-		c.Schedule(c.Next)
-	})
+	err := s.Each(ctx, e.startConn)
 	if err == nil {
 		err = s.Hold(ctx, p.Duration)
 	}
 	e.sending.Store(false)
+	s.Counter(CounterEchoSendingMs).Store((s.Now() - start) / 1e6)
+	s.Counter(CounterEchoAnswered).Store(s.MessagesReceived() - in0)
 
 	// Wait for the answers still on their way.
 	s.SetPhase("draining")
@@ -108,9 +114,52 @@ func (e *Echo) Drive(ctx context.Context, s *Session) error {
 	return err
 }
 
+// prepare takes the plan's parameters and registers the counters.
+func (e *Echo) prepare(s *Session) {
+	p := s.Plan()
+	e.s = s
+	e.size = p.Size
+	e.inFlight = p.InFlight
+	e.interval = max(1, int64(float64(time.Second)/max(p.MsgRate, 1e-9)))
+	e.rtt = s.Recorder(HistRTT)
+	e.gaps = s.Counter(CounterEchoGaps)
+	e.reordered = s.Counter(CounterEchoReordered)
+	e.short = s.Counter(CounterEchoShort)
+	e.backpressure = s.Counter(CounterEchoBackpressure)
+	e.lost = s.Counter(CounterEchoLost)
+}
+
+// startConn starts c sending: K messages at once in a closed loop, else
+// its schedule from a random phase.
+func (e *Echo) startConn(c *Conn, now int64) {
+	if e.inFlight > 0 {
+		for range e.inFlight {
+			if !e.send(c, now) {
+				return
+			}
+		}
+		return
+	}
+	c.Next = now + rand.Int64N(e.interval)
+	c.Schedule(c.Next)
+}
+
+// send sends c's next message stamped with sent and reports whether the
+// connection took it.
+func (e *Echo) send(c *Conn, sent int64) bool {
+	buf := c.Buffer(e.size)
+	binary.LittleEndian.PutUint64(buf[0:8], c.Seq)
+	binary.LittleEndian.PutUint64(buf[8:16], uint64(sent))
+	if !c.Send(ws.OpBinary, buf) {
+		return false
+	}
+	c.Seq++
+	return true
+}
+
 // Tick implements ConnHandler: send every message whose time has come.
 func (e *Echo) Tick(c *Conn, now int64) {
-	if !e.sending.Load() {
+	if !e.sending.Load() || e.inFlight > 0 {
 		return
 	}
 	for n := 0; c.Next <= now && n < maxBurst; n++ {
@@ -118,13 +167,9 @@ func (e *Echo) Tick(c *Conn, now int64) {
 			e.backpressure.Add(1)
 			break
 		}
-		buf := c.Buffer(e.size)
-		binary.LittleEndian.PutUint64(buf[0:8], c.Seq)
-		binary.LittleEndian.PutUint64(buf[8:16], uint64(e.s.SendTime(c.Next, now)))
-		if !c.Send(ws.OpBinary, buf) {
+		if !e.send(c, e.s.SendTime(c.Next, now)) {
 			return
 		}
-		c.Seq++
 		c.Next += e.interval
 	}
 	c.Schedule(c.Next)
@@ -147,5 +192,25 @@ func (e *Echo) Message(c *Conn, _ ws.OpCode, payload []byte, now int64) {
 		c.Expect = seq + 1
 	default:
 		e.reordered.Add(1)
+	}
+	if e.inFlight > 0 && e.sending.Load() {
+		e.send(c, now)
+	}
+}
+
+// EchoRate is the echoes received per second of sending in r, 0 when r
+// has no sending time.
+func EchoRate(r *Report) float64 {
+	ms := r.Counters[CounterEchoSendingMs]
+	if ms <= 0 {
+		return 0
+	}
+	return float64(r.Counters[CounterEchoAnswered]) / (float64(ms) / 1e3)
+}
+
+// Summarize implements Summarizer: the rate over the sending time.
+func (*Echo) Summarize(w io.Writer, r *Report) {
+	if rate := EchoRate(r); rate > 0 {
+		fmt.Fprintf(w, "  %-28s %12.0f   (over %.2fs of sending)\n", "echo_msgs_per_s", rate, float64(r.Counters[CounterEchoSendingMs])/1e3)
 	}
 }

@@ -2,11 +2,10 @@ package loadgen
 
 import (
 	"context"
-	"time"
 )
 
 // Idle opens Plan.Conns connections, lets them settle, samples memory, and
-// holds them for the rest of Plan.Duration. The engine answers pings and
+// holds them for Plan.Duration after settling. The engine answers pings and
 // counts every connection the server or the network closes as a drop, by
 // cause. It needs no per-connection hooks, so an idle connection costs only
 // its Conn and gnet's own state.
@@ -24,10 +23,9 @@ func (*Idle) Drive(ctx context.Context, s *Session) error {
 	if err := s.Connect(ctx, ConnectSpec{Count: p.Conns, Rate: p.Rate, Ramp: p.Ramp}); err != nil {
 		return err
 	}
-	held := s.Now()
 	if err := s.Settle(ctx); err != nil {
 		return err
 	}
 	s.SetPhase("holding")
-	return s.Hold(ctx, p.Duration-time.Duration(s.Now()-held))
+	return s.Hold(ctx, p.Duration)
 }

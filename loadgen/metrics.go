@@ -35,14 +35,23 @@ func (r *Recorder) Record(ns int64) {
 // intervalP99 returns the p99 of the values recorded since the previous
 // call, in microseconds, and how many there were; it starts a new interval.
 func (r *Recorder) intervalP99() (p99, n int64) {
+	_, p99, n = r.intervalQuantiles()
+	return p99, n
+}
+
+// intervalQuantiles returns the p50 and p99 of the values recorded since
+// the previous call, in microseconds, and how many there were; it starts
+// a new interval.
+func (r *Recorder) intervalQuantiles() (p50, p99, n int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n = r.interval.TotalCount()
 	if n > 0 {
+		p50 = r.interval.ValueAtQuantile(50)
 		p99 = r.interval.ValueAtQuantile(99)
 	}
 	r.interval.Reset()
-	return p99, n
+	return p50, p99, n
 }
 
 // histogram returns a copy of the whole-run histogram.

@@ -76,14 +76,14 @@ func (s *Session) closeAll() {
 	})
 }
 
-// Settle waits Plan.Settle for the run to calm down (bounded by half of
-// Plan.Duration), then samples this process's RSS and the servers' RSS as
+// Settle waits Plan.Settle for the run to calm down, whatever
+// Plan.Duration is (the scenarios hold or send for Duration after it), then
+// samples this process's RSS and the servers' RSS as
 // the "after" figures: memory per connection is (after - before) / open
 // connections. It also marks the session settled for progress reports.
 func (s *Session) Settle(ctx context.Context) error {
 	s.SetPhase("settling")
-	d := min(s.plan.Settle, s.plan.Duration/2)
-	if err := sleep(ctx, d); err != nil {
+	if err := sleep(ctx, s.plan.Settle); err != nil {
 		return err
 	}
 	s.sampleAfter()

@@ -49,6 +49,10 @@ type Plan struct {
 	Size int `json:"size"`
 	// MsgRate is messages per second per connection for echo.
 	MsgRate float64 `json:"msg_rate"`
+	// InFlight, when positive, makes echo a closed loop: each connection
+	// keeps this many messages outstanding and sends the next when one
+	// returns; MsgRate is then unused.
+	InFlight int `json:"in_flight,omitempty"`
 	// DialWorkers bounds the goroutines dialing concurrently.
 	DialWorkers int `json:"dial_workers"`
 	// Loops is the number of gnet event loops (default GOMAXPROCS).
@@ -149,6 +153,8 @@ func (p Plan) Validate() error {
 		return errors.New("--size must not be negative")
 	case p.MsgRate < 0:
 		return errors.New("--msg-rate must not be negative")
+	case p.InFlight < 0 || p.InFlight > maxBurst:
+		return fmt.Errorf("--in-flight must be between 0 and %d", maxBurst)
 	}
 	for _, a := range p.Sources {
 		if !a.Is4() && !a.Is6() {

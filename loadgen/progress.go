@@ -22,6 +22,7 @@ type Progress struct {
 	MsgsIn      int64            `json:"messages_received"`
 	CPUMillis   int64            `json:"cpu_ms"`
 	P99         map[string]int64 `json:"p99_us,omitempty"`
+	P50         map[string]int64 `json:"p50_us,omitempty"`
 	Procs       int              `json:"procs"`
 }
 
@@ -49,18 +50,18 @@ func (s *Session) progress() Progress {
 	}
 	s.m.mu.Unlock()
 	for k, r := range recs {
-		if p99, n := r.intervalP99(); n > 0 {
+		if p50, p99, n := r.intervalQuantiles(); n > 0 {
 			if p.P99 == nil {
-				p.P99 = map[string]int64{}
+				p.P99, p.P50 = map[string]int64{}, map[string]int64{}
 			}
-			p.P99[k] = p99
+			p.P99[k], p.P50[k] = p99, p50
 		}
 	}
 	return p
 }
 
 // MergeProgress sums snapshots of processes running side by side. The
-// interval p99 of the merge is the worst of the processes' (percentiles do
+// interval p50 and p99 of the merge are the worst of the processes' (percentiles do
 // not add up; the final report merges the histograms exactly). The phase is
 // the earliest any process is in, by the order processes go through them.
 func MergeProgress(ps []Progress) Progress {
@@ -91,9 +92,10 @@ func MergeProgress(ps []Progress) Progress {
 		out.Procs += max(1, p.Procs)
 		for k, v := range p.P99 {
 			if out.P99 == nil {
-				out.P99 = map[string]int64{}
+				out.P99, out.P50 = map[string]int64{}, map[string]int64{}
 			}
 			out.P99[k] = max(out.P99[k], v)
+			out.P50[k] = max(out.P50[k], p.P50[k])
 		}
 	}
 	return out

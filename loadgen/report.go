@@ -36,9 +36,11 @@ type Report struct {
 	// cause.
 	Drops map[string]int64 `json:"drops"`
 	// Latency holds the latency histograms by name (connect, rtt, ...).
-	Latency  map[string]*Histogram `json:"latency"`
-	Memory   Memory                `json:"memory"`
-	Warnings []string              `json:"warnings,omitempty"`
+	Latency map[string]*Histogram `json:"latency"`
+	Memory  Memory                `json:"memory"`
+	// Connect is the connect phase: its length and the upgrade rate in it.
+	Connect  ConnectPhase `json:"connect_phase"`
+	Warnings []string     `json:"warnings,omitempty"`
 	// Parts are scenario-owned sections of a worker's report, by name,
 	// for the scenario's part in the parent process (see Coordinator),
 	// such as broadcast's per-message latency maxima. Merge drops them:
@@ -101,6 +103,8 @@ func Merge(reports ...*Report) *Report {
 		out.Memory.LoadgenRSSAfter += r.Memory.LoadgenRSSAfter
 		out.Memory.LoadgenConns += r.Memory.LoadgenConns
 		out.Memory.Servers = append(out.Memory.Servers, r.Memory.Servers...)
+		out.Connect.Seconds = max(out.Connect.Seconds, r.Connect.Seconds)
+		out.Connect.Upgrades += r.Connect.Upgrades
 		for _, w := range r.Warnings {
 			if !seenWarning[w] {
 				seenWarning[w] = true
@@ -110,6 +114,7 @@ func Merge(reports ...*Report) *Report {
 	}
 	out.Scenario = strings.Join(scenarios, "+")
 	out.Memory.derive()
+	out.Connect.derive()
 	return out
 }
 
@@ -164,6 +169,7 @@ func ReadReport(rd io.Reader) (*Report, error) {
 		return nil, errors.New("not a load generator report")
 	}
 	r.Memory.derive()
+	r.Connect.derive()
 	return &r, nil
 }
 
@@ -224,6 +230,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if cpu := r.Counters[CounterCPUMillis]; cpu > 0 && r.Cores > 0 {
 			fmt.Fprintf(&b, "  %-*s %11.0f%%\n", cw, "loadgen_cpu_of_all_cores", float64(cpu)/10/elapsed/float64(r.Cores))
 		}
+	}
+	if c := r.Connect; c.Seconds > 0 {
+		fmt.Fprintf(&b, "  %-*s %12.0f   (%d in %.2fs)\n", cw, "connect_phase_upgrades_per_s", c.PerSecond, c.Upgrades, c.Seconds)
 	}
 	writeSummaries(&b, r)
 

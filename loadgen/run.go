@@ -164,6 +164,7 @@ func (s *Session) report(started time.Time) *Report {
 		Drops:    copyMap(s.m.drops, &s.m.mu),
 		Latency:  s.m.histograms(),
 		Memory:   s.memory(),
+		Connect:  newConnectPhase(s.connectNs.Load(), s.connectUps.Load()),
 		Parts:    s.parts,
 	}
 }

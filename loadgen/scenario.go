@@ -126,8 +126,12 @@ type ScenarioInfo struct {
 func Scenarios() []ScenarioInfo {
 	list := []ScenarioInfo{
 		{Name: "idle", Summary: "open --conns connections, hold them for --duration, answer pings, count drops; memory per connection", New: func() Scenario { return new(Idle) }},
-		{Name: "echo", Summary: "each connection sends --size byte messages at --msg-rate on a fixed schedule; round-trip latency", New: func() Scenario { return new(Echo) }},
+		{Name: "echo", Summary: "each connection sends --size byte messages at --msg-rate on a fixed schedule, or keeps --in-flight outstanding (closed loop); round-trip latency, msg/s", New: func() Scenario { return new(Echo) }},
 		{Name: "broadcast", Summary: "--conns subscribers on --topic; a publisher posts --pub-rate messages/s to --api for --duration; fan-out and last-subscriber latency, loss", New: func() Scenario { return new(Broadcast) }},
+		{Name: "flood", Summary: "attack: open --conns raw TCP connections that send nothing, hold them --duration, probe with a fresh upgrade (loopback only)", New: func() Scenario { return NewFlood() }},
+		{Name: "slowloris", Summary: "attack: open --conns connections and trickle the upgrade request a byte a second, never finishing it (loopback only)", New: func() Scenario { return NewSlowloris() }},
+		{Name: "slow-readers", Summary: "attack: upgrade --conns connections to the target URL (e.g. /ws?topics=t) and never read (loopback only)", New: func() Scenario { return NewSlowReaders() }},
+		{Name: "capacity", Summary: "open connections in --step steps held --step-hold (optionally with --traffic echo) until an SLO (--slo-*) breaks or --conns are open; the largest count held", New: func() Scenario { return new(Capacity) }},
 		{Name: "churn", Summary: "open connections at --rate for --duration, each living --conns/--rate seconds; connect latency and failures", New: func() Scenario { return new(Churn) }},
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })

@@ -50,6 +50,9 @@ type Session struct {
 	pacerStop context.CancelFunc
 	pacerDone chan struct{}
 
+	connectNs  atomic.Int64 // time spent in Connect calls
+	connectUps atomic.Int64 // upgrades completed during them
+
 	stopping atomic.Bool // teardown: closes are no longer counted
 	phase    atomic.Pointer[string]
 	settled  atomic.Bool

@@ -27,6 +27,8 @@ const (
 	DefaultMaxOutbound      = 4 << 20
 	DefaultReadBufferSize   = 64 << 10
 	DefaultMaxPosted        = 4096
+	DefaultMessageTimeout   = 30 * time.Second
+	DefaultSlowTimeout      = 30 * time.Second
 
 	// DefaultCompressionLevel is flate.BestSpeed: permessage-deflate on a
 	// busy server is bound by CPU, and the fastest level already removes
@@ -55,8 +57,13 @@ type Config struct {
 	Addr string
 	// Loops is the number of event loops; 0 means one per CPU.
 	Loops int
-	// MaxConns caps open connections (handshaking and upgraded). Upgrade
-	// requests past it are answered 503. 0 means no limit.
+	// MaxConns caps open TCP connections (handshaking and upgraded). A
+	// connection accepted past it is answered 503 and closed at once,
+	// before it sends anything, so a flood of idle connections cannot
+	// use up the process's descriptors (gnet stops the engine when accept
+	// fails with EMFILE). 0 derives the cap from RLIMIT_NOFILE (see
+	// DefaultMaxConns); negative means no limit, which leaves the
+	// descriptor limit as the only bound.
 	MaxConns int
 	// MaxMessage bounds a message's payload in bytes, over all its frames;
 	// a larger message closes the connection with 1009.
@@ -71,6 +78,13 @@ type Config struct {
 	PingInterval time.Duration
 	// IdleTimeout closes a connection that has sent nothing for this long.
 	IdleTimeout time.Duration
+	// MessageTimeout bounds the time from a message's first frame header
+	// to its last byte. Without it a peer could keep a message open
+	// forever with empty continuation frames (or one byte now and then),
+	// each of which is input and so keeps the idle timer from firing,
+	// while the partial message holds its buffer. Past it the connection
+	// is closed with 1008. Negative disables it.
+	MessageTimeout time.Duration
 	// CloseTimeout is how long the server waits for the peer's reply after
 	// sending a close frame before it closes the TCP connection itself.
 	CloseTimeout time.Duration
@@ -80,6 +94,19 @@ type Config struct {
 	// MaxOutbound bounds bytes queued for one connection that the kernel
 	// has not taken yet. A connection past it is closed as a slow consumer.
 	MaxOutbound int
+	// MaxBuffered bounds the bytes buffered by the whole process: the
+	// outbound queues the kernel has not taken and the messages being
+	// assembled, over all connections. Each loop recounts its holders
+	// every tick; while the total is over the bound, a connection that is
+	// behind takes no more bytes (as if at MaxOutbound), and each loop
+	// closes its largest holders with 1013 until its share of the excess
+	// is freed. 0 means DefaultMaxBuffered(); negative means no bound.
+	MaxBuffered int64
+	// SlowTimeout closes (1008) a connection whose outbound queue has
+	// stayed at MaxOutbound this long, as measured by sends that
+	// SlowDrop skipped: without it a client that never reads but answers
+	// pings would pin MaxOutbound bytes forever. Negative disables it.
+	SlowTimeout time.Duration
 	// ReadBufferSize is each event loop's read buffer (shared by all its
 	// connections, not per connection).
 	ReadBufferSize int
@@ -131,10 +158,13 @@ type Config struct {
 	Pages map[string]Page
 	// Logger receives the server's logs. Nil discards them.
 	Logger *zap.Logger
-	// ReusePort sets SO_REUSEPORT on the listener, so several processes
-	// (the workers of `myriad --workers`) listen on one address and the
-	// kernel spreads new connections over them. Off, a second listener on
-	// the address fails as "address in use".
+	// ReusePort lets several processes (the workers of `myriad
+	// --workers`, or the old and new process of a restart) listen on one
+	// address, the kernel spreading new connections over them. The loops'
+	// own listeners always use SO_REUSEPORT (see port.go); off, Serve
+	// first checks that nothing else listens on the address and fails
+	// with "address in use" if something does, so a second server started
+	// by mistake does not silently take half the traffic.
 	ReusePort bool
 }
 
@@ -163,6 +193,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.SlowTimeout == 0 {
+		c.SlowTimeout = DefaultSlowTimeout
+	}
+	if c.MessageTimeout == 0 {
+		c.MessageTimeout = DefaultMessageTimeout
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = DefaultCloseTimeout
@@ -198,9 +234,6 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Loops < 0 || c.Loops > 256 {
 		errs = append(errs, fmt.Errorf("loops must be 0 (the default: one per CPU) or between 1 and 256, got %d", c.Loops))
-	}
-	if c.MaxConns < 0 {
-		errs = append(errs, fmt.Errorf("max-conns must not be negative, got %d", c.MaxConns))
 	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("max-message must be positive, got %d", c.MaxMessage))

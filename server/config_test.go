@@ -22,7 +22,7 @@ func TestConfigValidate(t *testing.T) {
 		{"pings only", Config{PingInterval: time.Second, IdleTimeout: -1}, nil},
 		{"negative loops", Config{Loops: -1}, []string{"loops"}},
 		{"too many loops", Config{Loops: 257}, []string{"loops"}},
-		{"negative max conns", Config{MaxConns: -1}, []string{"max-conns"}},
+		{"no connection cap", Config{MaxConns: -1}, nil},
 		{"negative max message", Config{MaxMessage: -1}, []string{"max-message"}},
 		{"header limit too small", Config{MaxHeaderBytes: 255}, []string{"max-header-bytes"}},
 		{"header limit too large", Config{MaxHeaderBytes: maxHeaderBytesLimit + 1}, []string{"max-header-bytes"}},
@@ -35,7 +35,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative socket buffer", Config{SocketSendBuffer: -1}, []string{"socket buffer"}},
 		{"route without slash", Config{Routes: map[string]Handler{"echo": Echo{}}}, []string{`route "echo"`}},
 		{"route without handler", Config{Routes: map[string]Handler{"/x": nil}}, []string{`route "/x" has no handler`}},
-		{"every error at once", Config{Loops: -1, MaxConns: -1, MaxOutbound: 1}, []string{"loops", "max-conns", "max-outbound"}},
+		{"every error at once", Config{Loops: -1, MaxPosted: -1, MaxOutbound: 1}, []string{"loops", "max-posted", "max-outbound"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

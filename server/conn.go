@@ -47,7 +47,6 @@ type connFlags uint8
 const (
 	flagPinged  connFlags = 1 << iota // ping sent since the last input
 	flagKill                          // close the TCP connection when the current callback returns
-	flagOverCap                       // accepted past MaxConns: answer 503
 	flagDrained                       // drain has sent this connection its close
 	// flagDeflate: permessage-deflate was negotiated, with no context
 	// takeover in either direction (the only parameters the server
@@ -153,4 +152,5 @@ type inbound struct {
 	off    int64     // payload bytes of hdr already consumed
 	remain int64     // payload bytes of hdr still to come
 	buf    []byte    // the message so far
+	start  int64     // ms clock: when the message's first frame header arrived
 }

@@ -58,6 +58,27 @@
 // one-byte index, and upgrades from Origins outside Config.AllowedOrigins
 // get 403.
 //
+// # Limits against abuse
+//
+// Running out of anything sheds load; it never stops the server. gnet
+// ends its engine when accept fails with EMFILE, so connections are
+// capped below the descriptor limit (MaxConns, by default RLIMIT_NOFILE
+// minus a reserve of 256 for the rest of the program and 64 for
+// connections just accepted): each loop accepts on its own SO_REUSEPORT
+// listener, one connection at a time, and a connection past the cap gets
+// 503 from OnOpen and is closed before the loop accepts another. If the engine stops
+// anyway, Serve returns ErrEngineStopped. A message must complete within
+// MessageTimeout. The bytes buffered by all connections are bounded by
+// MaxBuffered, recounted every tick from the connections that have fallen
+// behind (idle ones cost nothing); over it the largest holders are closed
+// with 1013, and a consumer stuck at MaxOutbound under SlowDrop is closed
+// after SlowTimeout. Events that can come by the thousand (shed
+// connections, slow consumers) are logged at most once a second, with a
+// count.
+//
+// Long work on a loop, such as a fan-out to many subscribers, runs in
+// steps through Loop.PostSliced, which lets the loop's I/O in between.
+//
 // The server starts nothing beside its listener and makes no process-wide
 // choices: HTTP services, signal handling and returning memory to the OS
 // belong to the program that embeds it (see cmd/myriad). Package

@@ -25,19 +25,26 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-func (h *handler) OnShutdown(gnet.Engine) {}
+// OnShutdown runs when the engine stops. A stop nobody asked for (gnet
+// ends the engine on an accept error it does not retry) is recorded so
+// that Serve returns ErrEngineStopped instead of nil.
+func (h *handler) OnShutdown(gnet.Engine) {
+	if !h.srv.stopping.Load() {
+		h.srv.failed.Store(true)
+	}
+}
 
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.srv
 	l := s.loopFor(gc.EventLoop())
+	l.stats.accepted.Add(1)
+	if !s.admit() {
+		return l.shed()
+	}
 	now := s.nowMs()
 	c := &Conn{gc: gc, loop: l, last: uint32(now), slot: noSlot}
 	gc.SetContext(c)
-	l.stats.accepted.Add(1)
 	l.stats.open.Add(1)
-	if open := s.open.Add(1); s.cfg.MaxConns > 0 && open > int64(s.cfg.MaxConns) {
-		c.flags |= flagOverCap
-	}
 	if s.cfg.SocketRecvBuffer > 0 {
 		_ = gc.SetReadBuffer(s.cfg.SocketRecvBuffer)
 	}
@@ -84,6 +91,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	s, l := h.srv, c.loop
 	l.wheel.remove(c)
+	l.forget(c)
 	l.putInbound(c)
 	if l.opening.c == c {
 		l.opening = opening{}
@@ -113,6 +121,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	s := h.srv
 	s.sweep()
+	s.flushRateLogs()
 	if s.draining.Load() {
 		// Drain spreads its close frames over ticks; tick often enough
 		// that even a short DrainTimeout is spread in many small steps.
@@ -169,9 +178,6 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	if s.draining.Load() {
 		c.reason = ReasonDrain
 		return l.reject(c, errDraining)
-	}
-	if c.flags&flagOverCap != 0 {
-		return l.reject(c, errOverCapacity)
 	}
 	if az, ok := s.routes[idx].h.(Authorizer); ok {
 		ur := &UpgradeRequest{path: req.Path, query: req.Query, fields: req.Fields, origin: req.Origin}

@@ -305,3 +305,12 @@ func truncate(p []byte) []byte {
 
 // echoRoutes mounts Echo on /echo.
 func echoRoutes() map[string]Handler { return map[string]Handler{"/echo": Echo{}} }
+
+// expectEOFAfterData reads whatever the server had queued until it closes
+// the connection.
+func (c *rawClient) expectEOFAfterData() {
+	c.t.Helper()
+	if _, err := io.Copy(io.Discard, c.br); err != nil && !isConnReset(err) {
+		c.t.Fatalf("read until close: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/gobwas/ws"
 	"net/http"
 	"strconv"
 	"strings"
@@ -144,8 +145,10 @@ func TestUpgradeAccepts(t *testing.T) {
 	}
 }
 
-// TestUpgradeOverMaxConns holds MaxConns upgraded connections; one more
-// upgrade is answered 503, and once a connection leaves there is room again.
+// TestUpgradeOverMaxConns holds MaxConns connections; one more is answered
+// 503 and closed at once, before it sends a byte (so idle TCP connections
+// cannot pile up past the cap), and once a connection leaves there is
+// room again.
 func TestUpgradeOverMaxConns(t *testing.T) {
 	const maxConns = 3
 	srv := startServer(t, Config{MaxConns: maxConns})
@@ -154,10 +157,13 @@ func TestUpgradeOverMaxConns(t *testing.T) {
 		held = append(held, upgradeRaw(t, srv, "/echo"))
 	}
 	c := dialRaw(t, srv)
-	c.write([]byte(upgradeRequest("/echo", sampleKey)))
 	resp := c.expectStatus(http.StatusServiceUnavailable)
 	if resp.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")
+	}
+	c.expectEOF()
+	if st := srv.Stats(); st.Shed != 1 || st.MaxConns != maxConns {
+		t.Fatalf("Shed = %d, MaxConns = %d; want 1 and %d", st.Shed, st.MaxConns, maxConns)
 	}
 
 	_ = held[0].conn.Close()
@@ -165,8 +171,34 @@ func TestUpgradeOverMaxConns(t *testing.T) {
 	upgradeRaw(t, srv, "/echo")
 	// The counter moves just after the 101 is written.
 	waitFor(t, "the upgrade count", ioTimeout, func() bool { return srv.Stats().Upgrades == maxConns+1 })
-	if st := srv.Stats(); st.Rejected != 1 {
-		t.Fatalf("Rejected = %d, want 1", st.Rejected)
+	held[1].send(true, ws.OpText, []byte("still served"))
+	held[1].expectMessage(ws.OpText, []byte("still served"))
+}
+
+// TestDefaultMaxConns checks that the zero Config caps connections below
+// the descriptor limit, leaving the reserve and the accept slack.
+func TestDefaultMaxConns(t *testing.T) {
+	cases := []struct {
+		name   string
+		nofile uint64
+		want   int
+	}{
+		{"kernel default", 1024, 1024 - 256 - 64},
+		{"this host's limit", 20000, 20000 - 256 - 64},
+		{"tuned host", 1 << 20, 1<<20 - 256 - 64},
+		{"small limit", 512, 512 - 128 - 64},
+		{"tiny limit", 16, 16 - 4 - 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := budgetFor(tc.nofile); got != tc.want {
+				t.Fatalf("budgetFor(%d) = %d, want %d", tc.nofile, got, tc.want)
+			}
+		})
+	}
+	srv := startServer(t, Config{})
+	if got := srv.Stats().MaxConns; got != DefaultMaxConns() || got <= 0 {
+		t.Fatalf("MaxConns in force = %d, want DefaultMaxConns() = %d", got, DefaultMaxConns())
 	}
 }
 

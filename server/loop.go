@@ -35,6 +35,8 @@ type loop struct {
 	vals [][]byte   // scratch for header values during an upgrade
 
 	drain drainState
+	jobs  slicedJobs // PostSliced jobs between steps
+	held  holders    // connections holding buffered bytes (MaxBuffered, SlowTimeout)
 
 	sweeping atomic.Bool // a sweep is queued or running
 	stats    loopStats
@@ -55,7 +57,11 @@ type loopStats struct {
 	upgrades          atomic.Uint64
 	rejected          atomic.Uint64
 	pages             atomic.Uint64
+	shed              atomic.Uint64 // connections closed in OnOpen over MaxConns
 	messagesIn        atomic.Uint64
+	messageTimeouts   atomic.Uint64
+	slowTimeouts      atomic.Uint64
+	overBudget        atomic.Uint64
 	messagesOut       atomic.Uint64
 	compressedIn      atomic.Uint64
 	compressedOut     atomic.Uint64
@@ -121,6 +127,9 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 		// gnet has closed the connection already.
 		return ErrClosed
 	}
+	if c.gc.OutboundBuffered() > 0 {
+		l.hold(c)
+	}
 	if rsv != 0 {
 		l.stats.compressedOut.Add(1)
 	}
@@ -132,10 +141,11 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 // empty always takes one message, however large (MaxMessage bounds what
 // an application is likely to send): otherwise a message between
 // MaxOutbound and MaxMessage could never be sent at all, and the peer
-// would be closed as slow with nothing queued.
+// would be closed as slow with nothing queued. While the process is over
+// MaxBuffered, a connection that is behind takes nothing more.
 func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
 	queued = c.gc.OutboundBuffered()
-	return queued, queued == 0 || queued+n <= l.srv.cfg.MaxOutbound
+	return queued, queued == 0 || (queued+n <= l.srv.cfg.MaxOutbound && !l.srv.overBudget.Load())
 }
 
 // closeSlow closes c as a slow consumer: counted and logged here, once,
@@ -148,14 +158,24 @@ func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
 // CloseTimeout.
 func (l *loop) closeSlow(c *Conn, queued int) {
 	l.stats.slowConsumers.Add(1)
-	l.srv.log.Warn("closing slow consumer",
-		connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", l.srv.cfg.MaxOutbound))
+	if n := l.srv.slowLog.note(l.srv.nowMs()); n > 0 {
+		l.srv.logSlow(n)
+	}
+	if ce := l.srv.log.Check(zap.DebugLevel, "closing slow consumer"); ce != nil {
+		ce.Write(connField(c), zap.Int("queued_bytes", queued), zap.Int("limit_bytes", l.srv.cfg.MaxOutbound))
+	}
 	if c.state != stateOpen {
 		c.reason = ReasonSlowConsumer
 		l.kill(c)
 		return
 	}
 	l.startClose(c, ws.StatusPolicyViolation, "slow consumer", ReasonSlowConsumer)
+}
+
+// logSlow writes the rate-limited line about slow consumers: n closed
+// since the last line (each one is also logged at debug level).
+func (s *Server) logSlow(n int64) {
+	s.log.Warn("closed slow consumers", zap.Int64("count", n), zap.Int("limit_bytes", s.cfg.MaxOutbound))
 }
 
 // writeRaw writes bytes that bypass the outbound bound: close frames and
@@ -231,11 +251,14 @@ func (l *loop) reject(c *Conn, e *httpError) gnet.Action {
 	return gnet.Close
 }
 
-// getInbound gives c an inbound state from the free list.
+// getInbound gives c an inbound state from the free list. A new one
+// starts a message, whose MessageTimeout deadline the wheel must see: an
+// open Conn waiting for a later keepalive deadline is rescheduled.
 func (l *loop) getInbound(c *Conn) *inbound {
 	if c.in != nil {
 		return c.in
 	}
+	defer l.messageStarted(c)
 	var in *inbound
 	if n := len(l.free); n > 0 {
 		in = l.free[n-1]

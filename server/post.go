@@ -122,10 +122,18 @@ func (l *loop) runPosted(context.Context) error {
 		fn()
 	}
 	if more {
+		// Queued from another goroutine, for the reason kickJobs gives:
+		// queued from here, the next batch would run before any I/O.
 		el := l.eventLoop()
-		if el == nil || el.Execute(context.Background(), l.runBox) != nil {
+		if el == nil {
 			l.abandonPosted()
+			return nil
 		}
+		go func() {
+			if el.Execute(context.Background(), l.runBox) != nil {
+				l.abandonPosted()
+			}
+		}()
 	}
 	return nil
 }

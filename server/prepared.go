@@ -100,6 +100,7 @@ func (c *Conn) SendPrepared(p *PreparedFrame, policy SlowPolicy) error {
 	if queued, ok := l.fits(c, len(b)); !ok {
 		if policy == SlowDrop {
 			l.stats.dropped.Add(1)
+			l.atLimit(c, l.srv.nowMs())
 			return ErrDropped
 		}
 		l.closeSlow(c, queued)
@@ -109,6 +110,9 @@ func (c *Conn) SendPrepared(p *PreparedFrame, policy SlowPolicy) error {
 	// shared bytes are never retained.
 	if _, err := c.gc.Write(b); err != nil {
 		return ErrClosed
+	}
+	if c.gc.OutboundBuffered() > 0 {
+		l.hold(c)
 	}
 	l.stats.messagesOut.Add(1)
 	l.stats.bytesOut.Add(uint64(len(p.plain) - p.hdrN))

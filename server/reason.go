@@ -22,6 +22,9 @@ const (
 	ReasonApp                          // a Handler closed it
 	ReasonCloseTimeout                 // peer never answered our close frame
 	ReasonShutdown                     // engine stopped
+	ReasonMessageTimeout               // a message not complete within MessageTimeout
+	ReasonSlowTimeout                  // outbound queue at MaxOutbound for SlowTimeout
+	ReasonOverBudget                   // among the largest holders when over MaxBuffered
 )
 
 // String returns the reason in snake case, as logs and metrics name it.
@@ -51,6 +54,12 @@ func (r CloseReason) String() string {
 		return "close_timeout"
 	case ReasonShutdown:
 		return "shutdown"
+	case ReasonMessageTimeout:
+		return "message_timeout"
+	case ReasonSlowTimeout:
+		return "slow_timeout"
+	case ReasonOverBudget:
+		return "over_budget"
 	}
 	return "none"
 }

@@ -32,9 +32,16 @@ type Server struct {
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
 
 	// Millisecond durations of the timeouts, for the loops' clock.
-	handshakeMs, pingMs, idleMs, closeMs int64
-	tick                                 time.Duration
-	drainTick                            time.Duration // tick while draining
+	handshakeMs, pingMs, idleMs, closeMs, messageMs, slowMs int64
+	tick                                                    time.Duration
+	drainTick                                               time.Duration // tick while draining
+
+	maxConns int     // Config.MaxConns resolved: 0 for no limit
+	shedLog  rateLog // connections shed over maxConns
+	slowLog  rateLog // slow consumers closed
+
+	maxBuffered int64       // Config.MaxBuffered resolved: <= 0 for no bound
+	overBudget  atomic.Bool // the last count was over maxBuffered
 
 	open     atomic.Int64 // TCP connections, handshaking or upgraded
 	upgraded atomic.Int64 // WebSocket connections
@@ -44,6 +51,7 @@ type Server struct {
 	draining atomic.Bool
 	stopping atomic.Bool
 	serving  atomic.Bool
+	failed   atomic.Bool // the engine stopped without Close or Drain
 
 	engMu sync.Mutex
 	eng   gnet.Engine
@@ -87,10 +95,24 @@ func New(cfg Config) (*Server, error) {
 		p, _ := parseOriginPattern(o) // checked by Validate
 		s.origins = append(s.origins, p)
 	}
+	switch {
+	case cfg.MaxConns == 0:
+		s.maxConns = DefaultMaxConns()
+	case cfg.MaxConns > 0:
+		s.maxConns = cfg.MaxConns
+	}
+	s.shedLog.lastMs.Store(-rateLogMs)
+	s.slowLog.lastMs.Store(-rateLogMs)
 	s.handshakeMs = cfg.HandshakeTimeout.Milliseconds()
 	s.pingMs = max(cfg.PingInterval.Milliseconds(), 0)
 	s.idleMs = max(cfg.IdleTimeout.Milliseconds(), 0)
 	s.closeMs = cfg.CloseTimeout.Milliseconds()
+	s.messageMs = max(cfg.MessageTimeout.Milliseconds(), 0)
+	s.slowMs = max(cfg.SlowTimeout.Milliseconds(), 0)
+	s.maxBuffered = cfg.MaxBuffered
+	if s.maxBuffered == 0 {
+		s.maxBuffered = DefaultMaxBuffered()
+	}
 	s.tick = tickFor(cfg)
 	s.drainTick = min(max(cfg.DrainTimeout/100, 5*time.Millisecond), s.tick)
 	now := s.nowMs()
@@ -101,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 		l.pub.l = l
 		l.runBox = l.newRunBox()
 		l.stats.detail.routeOpen = make([]atomic.Int64, len(s.routes))
+		l.jobs.task = gnet.RunnableFunc(l.runJobs)
 		l.wheel.init(s.tick.Milliseconds(), now)
 		s.loops[i] = l
 		s.pubLoops[i] = &l.pub
@@ -112,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 // between 5 ms and 500 ms. Timeouts fire up to one tick late.
 func tickFor(cfg Config) time.Duration {
 	shortest := cfg.HandshakeTimeout
-	for _, d := range []time.Duration{cfg.PingInterval, cfg.IdleTimeout, cfg.CloseTimeout} {
+	for _, d := range []time.Duration{cfg.PingInterval, cfg.IdleTimeout, cfg.CloseTimeout, cfg.MessageTimeout} {
 		if d > 0 && d < shortest {
 			shortest = d
 		}
@@ -121,18 +144,37 @@ func tickFor(cfg Config) time.Duration {
 	return min(max(t, 5*time.Millisecond), 500*time.Millisecond)
 }
 
+// ErrEngineStopped is returned by Serve when the event loops stopped
+// although neither Close nor Drain asked them to. gnet ends its engine on
+// an accept error it does not retry (such as EMFILE, which MaxConns is
+// there to prevent); a program should exit non-zero on it so that a
+// supervisor restarts it.
+var ErrEngineStopped = errors.New("server: event loops stopped unexpectedly (see the log for gnet's error)")
+
 // Serve listens on Config.Addr and runs the event loops until Close or
-// Drain stops them. It returns nil after a requested stop, or the error
-// that prevented listening (such as the address being in use).
+// Drain stops them. It returns nil after a requested stop, the error
+// that prevented listening (such as the address being in use), or
+// ErrEngineStopped when the engine stopped on its own.
 func (s *Server) Serve() error {
 	if !s.serving.CompareAndSwap(false, true) {
 		return errors.New("server: Serve called twice")
 	}
 	defer close(s.done)
+	addr, hold, err := pinPort(s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	defer hold.release()
+	if hold == nil && !s.cfg.ReusePort {
+		if err := checkPortFree(addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		}
+	}
 	opts := []gnet.Option{
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithTicker(true),
-		gnet.WithReusePort(s.cfg.ReusePort),
+		// One listener per loop: see port.go.
+		gnet.WithReusePort(true),
 		// SO_REUSEADDR lets a restarted server bind while the previous
 		// one's connections sit in TIME_WAIT (the server closes first, so
 		// after a drain there are as many as it had clients). It does not
@@ -142,9 +184,12 @@ func (s *Server) Serve() error {
 		gnet.WithReadBufferCap(s.cfg.ReadBufferSize),
 		gnet.WithLogger(s.log.WithOptions(zap.AddCallerSkip(1)).Sugar()),
 	}
-	err := gnet.Run(&handler{srv: s}, "tcp://"+s.cfg.Addr, opts...)
+	err = gnet.Run(&handler{srv: s}, "tcp://"+addr, opts...)
 	if err != nil && !s.stopping.Load() {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	if s.failed.Load() {
+		return ErrEngineStopped
 	}
 	return nil
 }
@@ -160,7 +205,8 @@ func (s *Server) booted(eng gnet.Engine) {
 		_ = unix.Close(fd)
 	}
 	s.engMu.Unlock()
-	s.log.Info("listening", zap.Stringer("addr", s.Addr()), zap.Int("loops", s.cfg.Loops))
+	s.log.Info("listening", zap.Stringer("addr", s.Addr()), zap.Int("loops", s.cfg.Loops),
+		zap.Int("max_conns", s.maxConns))
 	close(s.ready)
 }
 

@@ -14,6 +14,7 @@ func (l *loop) sweepTask(context.Context) error {
 	defer l.sweeping.Store(false)
 	now := l.srv.nowMs()
 	l.wheel.advance(now, func(c *Conn) { l.expire(c, now) })
+	l.budgetStep(now)
 	if l.srv.draining.Load() {
 		l.drainStep(now)
 	}
@@ -51,6 +52,9 @@ func (l *loop) expire(c *Conn, now int64) {
 		}
 		l.wheel.add(c, now+s.handshakeMs-e)
 	case stateOpen:
+		if l.messageExpired(c, now) {
+			return
+		}
 		if s.idleMs > 0 && e >= s.idleMs {
 			l.stats.idleTimeouts.Add(1)
 			c.reason = ReasonIdle
@@ -80,7 +84,7 @@ func (l *loop) expire(c *Conn, now int64) {
 			// or at the idle deadline if that is sooner. A peer that has
 			// answered by then must be pinged again after PingInterval of
 			// silence, not left unpinged until its idle deadline.
-			l.wheel.add(c, min(now+s.pingMs, now-e+s.idleMs))
+			l.wheel.add(c, l.messageDue(c, min(now+s.pingMs, now-e+s.idleMs)))
 			return
 		}
 		l.schedule(c, now-e)
@@ -97,17 +101,62 @@ func (l *loop) expire(c *Conn, now int64) {
 }
 
 // schedule puts an open Conn in the wheel at its next keepalive deadline,
-// given the ms time of its last activity.
+// given the ms time of its last activity, or at its message deadline if
+// that comes first.
 func (l *loop) schedule(c *Conn, last int64) {
 	s := l.srv
+	var at int64
 	switch {
 	case s.pingMs > 0 && c.flags&flagPinged == 0:
-		l.wheel.add(c, last+s.pingMs)
+		at = last + s.pingMs
 	case s.idleMs > 0:
-		l.wheel.add(c, last+s.idleMs)
+		at = last + s.idleMs
 	default:
 		// Neither pings nor idle timeouts: the Conn stays in the wheel
 		// only so that Drain can find it, coming due once per turn.
-		l.wheel.add(c, last+l.wheel.span())
+		at = last + l.wheel.span()
 	}
+	l.wheel.add(c, l.messageDue(c, at))
+}
+
+// messageDue returns at, or c's MessageTimeout deadline when c has a
+// message in progress that is due sooner.
+func (l *loop) messageDue(c *Conn, at int64) int64 {
+	if c.in == nil || l.srv.messageMs == 0 {
+		return at
+	}
+	return min(at, c.in.start+l.srv.messageMs)
+}
+
+// messageStarted records the start of c's message and moves an open
+// Conn's wheel slot forward to the message deadline when that is sooner
+// than the one it waits for (rescheduling is O(1)).
+func (l *loop) messageStarted(c *Conn) {
+	now := l.srv.nowMs()
+	c.in.start = now
+	l.hold(c)
+	if c.state != stateOpen || l.srv.messageMs == 0 || c.slot == noSlot {
+		return
+	}
+	l.wheel.remove(c)
+	l.schedule(c, now-elapsed(c, now))
+}
+
+// messageExpired sends c close 1008 and closes it when its message in progress has
+// outlived MessageTimeout, and reports whether it did.
+func (l *loop) messageExpired(c *Conn, now int64) bool {
+	if c.in == nil || l.srv.messageMs == 0 || now-c.in.start < l.srv.messageMs {
+		return false
+	}
+	l.stats.messageTimeouts.Add(1)
+	// Like an idle peer, one that stalls its message is not expected to
+	// answer a close: tell it why and close without waiting.
+	c.reason = ReasonMessageTimeout
+	c.code = uint16(ws.StatusPolicyViolation)
+	l.out = frame.AppendClose(l.out[:0], ws.StatusPolicyViolation, "message timeout")
+	l.writeRaw(c, l.out)
+	c.state = stateClosing
+	l.putInbound(c)
+	l.kill(c)
+	return true
 }

@@ -26,12 +26,11 @@ func refusal(e *handshake.Error) *httpError {
 
 // The refusals the reactor decides on itself. Never modified.
 var (
-	errMethod       = refusal(handshake.ErrMethod)
-	errNotFound     = refusal(handshake.ErrNotFound)
-	errOrigin       = refusal(handshake.ErrOrigin)
-	errOverCapacity = refusal(handshake.ErrOverCapacity)
-	errDraining     = refusal(handshake.ErrDraining)
-	errTimeout      = refusal(handshake.ErrTimeout)
+	errMethod   = refusal(handshake.ErrMethod)
+	errNotFound = refusal(handshake.ErrNotFound)
+	errOrigin   = refusal(handshake.ErrOrigin)
+	errDraining = refusal(handshake.ErrDraining)
+	errTimeout  = refusal(handshake.ErrTimeout)
 )
 
 // refusalOf answers an error of handshake.ReadRequest or Request.Check,

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -47,6 +46,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	case "merge":
 		return runMerge(args[1:], stdout, stderr)
+	case "plot":
+		return runPlot(args[1:], stderr)
 	case workerCommand:
 		return runWorker(stdin, stdout, stderr)
 	}
@@ -74,14 +75,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "myriad-loadgen: unexpected argument %q; run 'myriad-loadgen help'\n", fs.Arg(0))
 		return exitUsage
 	}
-	if cfg.procs < 1 {
-		fmt.Fprintln(stderr, "myriad-loadgen: --procs must be at least 1")
-		return exitUsage
-	}
 	cfg.configure(sc)
 	plan, err := cfg.plan(name)
 	if err == nil {
 		err = plan.Validate()
+	}
+	if err == nil {
+		err = cfg.autoSize(&plan, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
@@ -91,7 +91,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
 		return exitUsage
 	}
+	return execute(&cfg, plan, sc, stdout, stderr)
+}
 
+// execute runs a checked plan: host checks, progress and CSV, the run
+// itself and the report.
+func execute(cfg *config, plan loadgen.Plan, sc loadgen.Scenario, stdout, stderr io.Writer) int {
 	log := newLogger(stderr)
 	defer func() { _ = log.Sync() }()
 	startLog := log
@@ -104,13 +109,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	pr := &progressPrinter{w: stderr, quiet: cfg.quiet}
+	pr := &progressPrinter{w: stderr, quiet: cfg.quiet, tty: isTerminal(stderr)}
+	if cfg.csvPath != "" {
+		f, err := os.Create(cfg.csvPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
+			return exitRun
+		}
+		defer f.Close()
+		pr.csv = loadgen.NewSeriesWriter(f, plan.ServerPIDs)
+	}
 	opts := loadgen.Options{
 		Logger:   log,
 		Progress: pr.print,
-		Warn:     func(w string) { fmt.Fprintf(stderr, "warning: %s\n", w) },
+		Warn:     pr.warn,
 	}
 	rep, err := runPlan(ctx, plan, sc, cfg.procs, opts, stderr)
+	pr.finish()
+	if err == nil {
+		err = pr.csvErr
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad-loadgen: %v\n", err)
 		return exitRun
@@ -129,6 +147,33 @@ func runPlan(ctx context.Context, plan loadgen.Plan, sc loadgen.Scenario, procs 
 		return nil, fmt.Errorf("finding my own executable for --procs: %w", err)
 	}
 	return loadgen.RunProcs(ctx, plan, sc, procs, loadgen.Workers{Exe: exe, Args: []string{workerCommand}, Stderr: stderr}, opts)
+}
+
+// autoSize applies --procs auto and --sources auto to cfg and plan and
+// prints what they chose.
+func (cfg *config) autoSize(plan *loadgen.Plan, stderr io.Writer) error {
+	if !cfg.procsAuto && !cfg.sourcesAuto {
+		return nil
+	}
+	if cfg.sourcesAuto && len(plan.Sources) > 0 {
+		return errors.New("--sources auto and --source exclude each other")
+	}
+	h, err := loadgen.ReadHostLimits()
+	if err != nil {
+		return err
+	}
+	sz, err := loadgen.AutoSize(*plan, h, cfg.procsAuto, cfg.sourcesAuto)
+	if err != nil {
+		return err
+	}
+	if cfg.procsAuto {
+		cfg.procs = sz.Procs
+	}
+	if cfg.sourcesAuto {
+		plan.Sources = sz.Sources
+	}
+	fmt.Fprintf(stderr, "auto: %s\n", sz.Why)
+	return nil
 }
 
 func writeReport(rep *loadgen.Report, jsonPath string, stdout, stderr io.Writer) int {
@@ -230,25 +275,6 @@ func newLogger(w io.Writer) *zap.Logger {
 	return zap.New(core)
 }
 
-// progressPrinter writes one progress line per snapshot.
-type progressPrinter struct {
-	mu    sync.Mutex
-	w     io.Writer
-	quiet bool
-	prev  loadgen.Progress
-}
-
-func (p *progressPrinter) print(cur loadgen.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.quiet {
-		fmt.Fprintln(p.w, loadgen.FormatProgress(p.prev, cur))
-	}
-	if cur.Elapsed-p.prev.Elapsed >= 0.5 {
-		p.prev = cur // the base for rates
-	}
-}
-
 func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString(`myriad-loadgen: event-loop WebSocket load generator
@@ -256,6 +282,7 @@ func usage(w io.Writer) {
 usage:
   myriad-loadgen SCENARIO --url ws://host:port/path [--url ...] --conns N [flags]
   myriad-loadgen merge a.json b.json ... [--json merged.json]
+  myriad-loadgen plot --csv run.csv --out chart.png [--width 1000] [--height 640]
   myriad-loadgen help
 
 scenarios:
@@ -276,13 +303,15 @@ scenarios:
 		b.WriteString(line)
 	}
 	b.WriteString(`
-A progress line goes to stderr every second; the report goes to stdout as a
-table and, with --json, to a file. Failed attempts are counted by cause
+A progress line goes to stderr every second (redrawn in place on a
+terminal); the report goes to stdout as a table and, with --json, to a
+file; --csv writes the per-second series, which plot draws as a PNG. Failed attempts are counted by cause
 (refused, timeout, http_NNN, reset, ports, fds, protocol, other).
 
 examples:
   myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 19000 --rate 5000 --duration 30s --server-pid 1234
   myriad-loadgen echo --url ws://127.0.0.1:8080/echo --conns 1000 --msg-rate 10 --size 64 --duration 30s --json echo.json
+  myriad-loadgen capacity --url ws://127.0.0.1:8080/echo --conns 100000 --step 5000 --step-hold 10s --slo-p99 50ms --slo-rss-per-conn 2KiB --server-pid 1234 --procs auto --sources auto
   myriad-loadgen churn --url ws://127.0.0.1:8080/echo --conns 500 --rate 1000 --duration 20s
   myriad-loadgen broadcast --url ws://127.0.0.1:8080/ws --api http://127.0.0.1:8081/publish --conns 19000 --rate 5000 --pub-rate 10 --duration 20s --size 64
   myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 60000 --procs 4 --source 127.0.0.2-127.0.0.9

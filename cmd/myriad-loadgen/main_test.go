@@ -45,7 +45,7 @@ func TestArguments(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: exitOK, stdoutHas: []string{"idle", "echo", "churn", "broadcast", "--url", "--procs", "--source", "--topic", "--api", "--api-key", "--pub-rate", "merge"}},
 		{name: "--help", args: []string{"--help"}, code: exitOK, stdoutHas: []string{"scenarios:"}},
 		{name: "nothing", args: nil, code: exitUsage, stderrHas: []string{"missing scenario"}},
-		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, idle"}},
+		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, flood, idle, slow-readers, slowloris"}},
 		{name: "flag before scenario", args: []string{"--conns", "5", "idle"}, code: exitUsage, stderrHas: []string{"scenario comes first"}},
 		{name: "unknown flag", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--bogus"}, code: exitUsage, stderrHas: []string{"bogus"}},
 		{name: "no url", args: []string{"idle", "--conns", "5"}, code: exitUsage, stderrHas: []string{"no target"}},
@@ -58,6 +58,12 @@ func TestArguments(t *testing.T) {
 		{name: "churn without rate", args: []string{"churn", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{"--rate"}},
 		{name: "stray argument", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "extra"}, code: exitUsage, stderrHas: []string{`"extra"`}},
 		{name: "merge nothing", args: []string{"merge"}, code: exitUsage, stderrHas: []string{"reports to merge"}},
+		{name: "procs zero", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--procs", "0"}, code: exitUsage, stderrHas: []string{"auto"}},
+		{name: "sources not auto", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--sources", "127.0.0.2"}, code: exitUsage, stderrHas: []string{"--source"}},
+		{name: "sources auto with --source", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--sources", "auto", "--source", "127.0.0.2"}, code: exitUsage, stderrHas: []string{"exclude"}},
+		{name: "capacity rss slo without pid", args: []string{"capacity", "--url", "ws://127.0.0.1:1/", "--slo-rss-per-conn", "2KiB"}, code: exitUsage, stderrHas: []string{"--server-pid"}},
+		{name: "capacity bad size", args: []string{"capacity", "--url", "ws://127.0.0.1:1/", "--slo-rss-per-conn", "lots"}, code: exitUsage, stderrHas: []string{"size"}},
+		{name: "in-flight negative", args: []string{"echo", "--url", "ws://127.0.0.1:1/", "--in-flight", "-2"}, code: exitUsage, stderrHas: []string{"--in-flight"}},
 		{name: "merge missing file", args: []string{"merge", "/nonexistent/a.json"}, code: exitRun, stderrHas: []string{"nonexistent"}},
 	}
 	for _, tc := range tests {

@@ -40,6 +40,7 @@ func listenAPI(addr string, reusePort bool, h http.Handler, log *zap.Logger) (*a
 	if err != nil {
 		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 	}
+	ln = newLimitListener(ln, apiMaxConns)
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -88,6 +88,7 @@ func publishNews(t *testing.T, n *runningNode, key string, i int) {
 	body := fmt.Sprintf(`{"topic":"news","data":{"n":%d}}`, i)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+n.apiAddr+"/publish", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: ioWait}).Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
+	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/gateway"
 )
@@ -31,7 +32,8 @@ func TestGatewayOptions(t *testing.T) {
 			check: func(t *testing.T, g *gatewayOptions) {
 				c := g.cfg
 				if g.apiAddr != "127.0.0.1:8081" || c.APIKey != "" || c.APIMaxBody != 1<<20 || g.jwtSecret != "" ||
-					c.ClientPublish || c.MaxTopicsPerConn != 64 || c.PresenceEvents || g.slowPolicy != "close" {
+					c.ClientPublish || c.MaxTopicsPerConn != 64 || c.PresenceEvents || g.slowPolicy != "close" ||
+					!g.jwtRequireExp || c.MaxPublishTopics != 16 || c.ClientRate != 50 || c.PresenceInterval != time.Second || g.apiInsecure {
 					t.Errorf("unexpected defaults: %+v %q %q", c, g.jwtSecret, g.slowPolicy)
 				}
 			},
@@ -45,6 +47,22 @@ func TestGatewayOptions(t *testing.T) {
 				if g.apiAddr != "127.0.0.1:9" || c.APIKey != "k3y-k3y-k3y" || c.APIMaxBody != 64<<10 || g.jwtSecret != "s" ||
 					!c.ClientPublish || c.MaxTopicsPerConn != 9 || !c.PresenceEvents || g.slowPolicy != "drop" {
 					t.Errorf("flags not applied: %+v %q %q", c, g.jwtSecret, g.slowPolicy)
+				}
+			},
+		},
+		{
+			name: "hardening flags",
+			args: []string{"--max-publish-topics", "4", "--client-rate", "2.5", "--client-burst", "7", "--presence-interval", "250ms",
+				"--presence-max-subscribers", "9", "--publish-dedup-window", "-1s", "--api-allowed-hosts", "a.example,b.example",
+				"--api-cors-origins", "https://app.example", "--api-insecure", "--jwt-require-exp=false", "--jwt-audience", "aud",
+				"--jwt-issuer", "iss", "--jwks-url", "https://id.example/jwks", "--jwks-refresh", "1m"},
+			check: func(t *testing.T, g *gatewayOptions) {
+				c := g.cfg
+				if c.MaxPublishTopics != 4 || c.ClientRate != 2.5 || c.ClientBurst != 7 || c.PresenceInterval != 250*time.Millisecond ||
+					c.PresenceMaxSubscribers != 9 || c.PublishDedupWindow != -time.Second || len(c.APIAllowedHosts) != 2 ||
+					len(c.APICORSOrigins) != 1 || !g.apiInsecure || g.jwtRequireExp || c.JWTAudience != "aud" || c.JWTIssuer != "iss" ||
+					g.jwksURL != "https://id.example/jwks" || g.jwksRefresh != time.Minute {
+					t.Errorf("flags not applied: %+v %+v", c, g)
 				}
 			},
 		},
@@ -85,6 +103,11 @@ func TestGatewayBadOptions(t *testing.T) {
 	}{
 		{name: "slow policy", args: []string{"--slow-policy", "wait"}, code: 2, stderr: "slow-policy"},
 		{name: "api port in use", args: []string{"--addr", "127.0.0.1:0", "--api-addr", busy.Addr().String()}, code: 1, stderr: "address already in use"},
+		{name: "api beyond loopback without key", args: []string{"--addr", "127.0.0.1:0", "--api-addr", "0.0.0.0:0"}, code: 2, stderr: "without --api-key"},
+		{name: "api on all interfaces without key", args: []string{"--addr", "127.0.0.1:0", "--api-addr", ":0"}, code: 2, stderr: "--api-insecure"},
+		{name: "missing public key file", args: []string{"--jwt-public-key", "/nonexistent/key.pem"}, code: 2, stderr: "jwt-public-key"},
+		{name: "missing jwks file", args: []string{"--addr", "127.0.0.1:0", "--jwks-url", "/nonexistent/jwks.json"}, code: 2, stderr: "jwks-url"},
+		{name: "too many publish topics", args: []string{"--max-publish-topics", "-1"}, code: 2, stderr: "max-publish-topics"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,6 +149,7 @@ func TestGatewayFromCommandLine(t *testing.T) {
 
 	post := func(auth string) (int, string) {
 		req, _ := http.NewRequest("POST", "http://"+apiAddr+"/publish", strings.NewReader(`{"topic":"news","data":{"headline":"hi"}}`))
+		req.Header.Set("Content-Type", "application/json")
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}
@@ -188,5 +212,36 @@ func TestGatewayFromCommandLine(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", apiAddr, time.Second); err == nil {
 		c.Close()
 		t.Fatal("API still listening after the drain")
+	}
+}
+
+// TestAPIExposure refuses an API reachable beyond loopback without a key
+// unless --api-insecure says so.
+func TestAPIExposure(t *testing.T) {
+	cases := []struct {
+		name    string
+		addr    string
+		key     string
+		unsafe  bool
+		refused bool
+	}{
+		{name: "loopback v4", addr: "127.0.0.1:8081"},
+		{name: "loopback v6", addr: "[::1]:8081"},
+		{name: "localhost", addr: "localhost:8081"},
+		{name: "no API", addr: ""},
+		{name: "all interfaces", addr: ":8081", refused: true},
+		{name: "unspecified v4", addr: "0.0.0.0:8081", refused: true},
+		{name: "a public name", addr: "api.example:8081", refused: true},
+		{name: "with a key", addr: "0.0.0.0:8081", key: "k"},
+		{name: "insecure", addr: "0.0.0.0:8081", unsafe: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &gatewayOptions{apiAddr: tc.addr, apiInsecure: tc.unsafe}
+			g.cfg.APIKey = tc.key
+			if err := g.checkAPIExposure(zap.NewNop()); (err != nil) != tc.refused {
+				t.Fatalf("err %v, refused want %v", err, tc.refused)
+			}
+		})
 	}
 }

@@ -14,6 +14,11 @@ import (
 const (
 	defaultMemoryRelease = 10 * time.Second
 	memoryReleaseBurst   = 1000
+	// memoryReleaseBytes is how far the buffered bytes must fall from
+	// their peak for a release: an attack of slow readers or large
+	// messages may involve few connections but leave hundreds of
+	// megabytes of freed buffers behind.
+	memoryReleaseBytes = 64 << 20
 )
 
 // memoryReleaser hands memory back to the operating system after a burst
@@ -27,8 +32,11 @@ const (
 // server never does: after a reconnect storm of a million clients the
 // process would sit on hundreds of megabytes it no longer uses. So once
 // the accept counter has stood still for the quiet period after a burst,
-// one forced collection returns those pages. Steady traffic never
-// triggers it.
+// one forced collection returns those pages. The same goes for the
+// buffers an attack leaves behind when few connections are involved
+// (slow readers, large messages, shed connections): a fall of the
+// buffered bytes by memoryReleaseBytes from their peak counts as a burst
+// too. Steady traffic never triggers it.
 type memoryReleaser struct {
 	quiet     time.Duration
 	minBurst  uint64
@@ -36,6 +44,24 @@ type memoryReleaser struct {
 	changedAt time.Time // when the total last moved
 	released  uint64    // accepted total at the last release
 	releases  int
+
+	peakBuffered int64 // highest buffered bytes seen since the last release
+}
+
+// observeStats takes the server's counters: accepts and the closes that
+// end abuse are activity, and buffered bytes are tracked against their
+// peak.
+func (m *memoryReleaser) observeStats(st server.Stats, now time.Time) bool {
+	m.peakBuffered = max(m.peakBuffered, st.Buffered)
+	events := st.Accepted + st.SlowConsumers + st.SlowTimeouts + st.OverBudget + st.MessageTimeouts
+	bytesFreed := m.peakBuffered-st.Buffered >= memoryReleaseBytes
+	if events != m.lastCount || !bytesFreed || now.Sub(m.changedAt) < m.quiet {
+		return m.observe(events, now)
+	}
+	m.released = events
+	m.releases++
+	m.peakBuffered = st.Buffered
+	return true
 }
 
 // observe takes the current accepted total and reports whether to
@@ -51,6 +77,7 @@ func (m *memoryReleaser) observe(accepted uint64, now time.Time) bool {
 	}
 	m.released = accepted
 	m.releases++
+	m.peakBuffered = 0
 	return true
 }
 
@@ -69,7 +96,7 @@ func releaseMemory(srv *server.Server, quiet time.Duration, log *zap.Logger, sto
 		case <-stop:
 			return
 		case now := <-t.C:
-			if m.observe(srv.Stats().Accepted, now) {
+			if m.observeStats(srv.Stats(), now) {
 				debug.FreeOSMemory()
 				log.Debug("returned freed memory to the OS", zap.Int("releases", m.releases))
 			}

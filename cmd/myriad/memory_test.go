@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/myriadws/myriad/server"
 )
 
 // TestMemoryReleaser feeds the releaser accept totals over time: it
@@ -32,5 +34,30 @@ func TestMemoryReleaser(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMemoryReleaserAfterBufferedAttack has a few slow readers pin
+// hundreds of megabytes and then be closed: far fewer than
+// memoryReleaseBurst accepts, but the fall of the buffered bytes must
+// trigger one release once things are quiet.
+func TestMemoryReleaserAfterBufferedAttack(t *testing.T) {
+	start := time.Unix(0, 0)
+	m := memoryReleaser{quiet: 10 * time.Second, minBurst: memoryReleaseBurst, changedAt: start}
+	steps := []struct {
+		after   time.Duration
+		st      server.Stats
+		release bool
+	}{
+		{1 * time.Second, server.Stats{Accepted: 100, Buffered: 400 << 20}, false},
+		{5 * time.Second, server.Stats{Accepted: 100, Buffered: 400 << 20, SlowTimeouts: 100}, false},
+		{12 * time.Second, server.Stats{Accepted: 100, Buffered: 0, SlowTimeouts: 100}, false},
+		{16 * time.Second, server.Stats{Accepted: 100, Buffered: 0, SlowTimeouts: 100}, true},
+		{40 * time.Second, server.Stats{Accepted: 100, Buffered: 0, SlowTimeouts: 100}, false},
+	}
+	for _, s := range steps {
+		if got := m.observeStats(s.st, start.Add(s.after)); got != s.release {
+			t.Fatalf("at %s with %+v: release %v, want %v", s.after, s.st, got, s.release)
+		}
 	}
 }

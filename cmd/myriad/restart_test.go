@@ -66,7 +66,7 @@ func startProcess(t *testing.T, args ...string) *processNode {
 	defer logf.Close()
 	args = append([]string{"--addr", n.addr, "--api-addr", n.apiAddr, "--pid-file", n.pidFile, "--log-level", "info"}, args...)
 	n.cmd = exec.Command(os.Args[0], args...)
-	n.cmd.Env = append(os.Environ(), testMainEnv+"=1")
+	n.cmd.Env = append(os.Environ(), childEnv+"=1")
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf // files: Wait does not wait for a successor holding them
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", server.DefaultAddr, "WebSocket listen address")
 	fs.BoolVar(&o.multicore, "multicore", true, "one event loop per CPU (false: a single loop)")
 	fs.IntVar(&c.Loops, "loops", 0, "number of event loops (0: one per CPU when --multicore)")
-	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections, 0 for no limit; upgrades past it get 503")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections (0: descriptor limit minus headroom, -1: no limit); more are answered 503 at accept")
 	fs.Var(byteSize{p64: &c.MaxMessage}, "max-message", "largest message payload (e.g. 1MiB); larger closes with 1009")
 	fs.Var(byteSize{p: &c.MaxHeaderBytes}, "max-header-bytes", "largest upgrade request head; larger gets 431")
 	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", server.DefaultHandshakeTimeout, "time allowed from accept to a complete upgrade request")
@@ -77,6 +77,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API listener (behind --api-key when set)")
 	addGatewayFlags(fs, &o.gw)
 	addClusterFlags(fs, &o.cl)
+	addLimitFlags(fs, c)
 	return fs
 }
 
@@ -196,6 +197,15 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		return 2
 	}
+	stopJWKS, err := o.gw.startJWKS(log)
+	if err == nil {
+		err = o.gw.checkAPIExposure(log)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	defer stopJWKS()
 	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, apiHandler(opsOptions{
 		srv: srv, gw: gw, broker: bc, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
 	}), log)

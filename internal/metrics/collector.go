@@ -34,28 +34,33 @@ type Collector struct {
 	src    Sources
 	descs  descs
 	bdescs brokerDescs
+	limits limitDescs
 }
 
 // NewCollector returns a Collector reading src. src.Server must not be
 // nil.
 func NewCollector(src Sources) *Collector {
-	return &Collector{src: src, descs: newDescs(), bdescs: newBrokerDescs()}
+	return &Collector{src: src, descs: newDescs(), bdescs: newBrokerDescs(), limits: newLimitDescs()}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.descs.each(func(d *prometheus.Desc) { ch <- d })
 	c.bdescs.each(func(d *prometheus.Desc) { ch <- d })
+	c.limits.each(func(d *prometheus.Desc) { ch <- d })
 }
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.src.Server.Stats()
 	c.collectServer(ch, st)
+	c.limits.collectServer(ch, st)
 	c.collectBreakdown(ch, c.src.Server.Breakdown())
 	c.collectLoops(ch)
 	if c.src.Gateway != nil {
-		c.collectGateway(ch, c.src.Gateway.Stats())
+		hs := c.src.Gateway.Stats()
+		c.collectGateway(ch, hs)
+		c.limits.collectGateway(ch, hs)
 	}
 	c.collectBroker(ch)
 	if rss, err := c.src.rss(); err == nil && st.Open > 0 {

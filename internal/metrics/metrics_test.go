@@ -157,6 +157,9 @@ func TestScrapeMovesWithTraffic(t *testing.T) {
 		{"deliveries", "myriad_deliveries_total", nil, 2},
 		{"handshakes observed", "myriad_handshake_duration_seconds", nil, 3},
 		{"not draining", "myriad_draining", nil, 0},
+		{"frames built for the one publish", "myriad_publish_frames_total", nil, 1},
+		{"nothing shed", "myriad_connections_shed_total", nil, 0},
+		{"a cap in force", "myriad_connections_max", nil, float64(n.srv.Stats().MaxConns)},
 	}
 	for _, tc := range checks {
 		t.Run(tc.name, func(t *testing.T) {

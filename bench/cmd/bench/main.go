@@ -72,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, error) {
 	fs.DurationVar(&cfg.Settle, "settle", 0, "wait after the last upgrade before reading RSS and publishing (default 2s)")
 	fs.StringVar(&cfg.Sources, "source", "", "load generator source addresses (default 127.0.0.2-127.0.0.20)")
 	fs.IntVar(&cfg.EchoConns, "echo-conns", 0, "echo connections (default 200)")
-	fs.Float64Var(&cfg.EchoRate, "echo-rate", 0, "echo messages per second per connection, open loop (default 500)")
+	fs.IntVar(&cfg.EchoInFlight, "echo-in-flight", 0, "echo messages each connection keeps outstanding, closed loop (default 1)")
 	fs.DurationVar(&cfg.EchoDuration, "echo-duration", 0, "echo sending time (default 5s)")
 	fs.Float64Var(&cfg.PubRate, "pub-rate", 0, "broadcast messages per second (default 4)")
 	fs.DurationVar(&cfg.PubDuration, "pub-duration", 0, "broadcast publishing time (default 5s)")
@@ -111,9 +111,7 @@ func overlay(base, over bench.Config) bench.Config {
 	if over.Sources != "" {
 		base.Sources = over.Sources
 	}
-	if over.EchoRate != 0 {
-		base.EchoRate = over.EchoRate
-	}
+	set(&base.EchoInFlight, over.EchoInFlight)
 	if over.EchoDuration != 0 {
 		base.EchoDuration = over.EchoDuration
 	}

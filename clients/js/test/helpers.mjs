@@ -26,7 +26,7 @@ export function hs256(secret, claims) {
 
 /** apiPublish posts data to topic on the HTTP API and returns its answer. */
 export async function apiPublish(api, topic, data) {
-  const res = await fetch(api + "/publish", { method: "POST", body: JSON.stringify({ topic, data }) });
+  const res = await fetch(api + "/publish", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ topic, data }) });
   const body = await res.json();
   if (!res.ok) throw new Error(`publish: ${res.status} ${JSON.stringify(body)}`);
   return body;

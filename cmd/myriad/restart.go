@@ -79,17 +79,15 @@ func newRestarter(o *options, args []string, stdout, stderr io.Writer, srv *serv
 }
 
 // hangups returns the channel of the SIGHUPs that restart this process,
-// and the function that stops them. A single process restarts itself:
-// its successor listens beside it on the same ports, so both need
-// SO_REUSEPORT from the start, which hangups forces on. A worker's channel
-// never receives: its supervisor replaces it, and a SIGHUP must not kill
-// it.
-func hangups(o *options, worker *supervisor.WorkerEnv) (<-chan os.Signal, func()) {
+// and the function that stops them. A single process restarts itself
+// (its listeners are SO_REUSEPORT whatever ReusePort says, so the new
+// process can listen beside it). A worker's channel never receives: its
+// supervisor replaces it, and a SIGHUP must not kill it.
+func hangups(worker *supervisor.WorkerEnv) (<-chan os.Signal, func()) {
 	if worker != nil {
 		signal.Ignore(syscall.SIGHUP)
 		return nil, func() {}
 	}
-	o.cfg.ReusePort = true
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	return hup, func() { signal.Stop(hup) }

@@ -175,7 +175,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		log = log.With(zap.Int("worker", worker.Index))
 		o.cfg.Logger = log
 	}
-	hup, stopHUP := hangups(o, worker)
+	hup, stopHUP := hangups(worker)
 	defer stopHUP()
 	hostChecks(log, o.cfg)
 	bc, err := joinCluster(gw, o.cl, log)

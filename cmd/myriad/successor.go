@@ -42,10 +42,12 @@ func readRestartEnv(env func(string) (string, bool)) (*restartEnv, error) {
 	return re, nil
 }
 
-// apply makes o listen where the process it replaces listens.
+// apply makes o listen where the process it replaces listens, sharing
+// its ports on purpose.
 func (re *restartEnv) apply(o *options) {
 	o.cfg.Addr = re.addr
 	o.gw.apiAddr = re.apiAddr
+	o.cfg.ReusePort = true
 }
 
 // announceReady tells everyone waiting for this process that it serves:

@@ -34,6 +34,12 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 		log.Error("supervisor failed to start", zap.Error(err))
 		return 1
 	}
+	if o.pidFile != "" {
+		if err := writePIDFile(o.pidFile); err != nil {
+			log.Error("pid file", zap.String("path", o.pidFile), zap.Error(err))
+		}
+		defer removePIDFile(o.pidFile)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,19 +22,11 @@ import (
 	"github.com/myriadws/myriad/server"
 )
 
-// Environment a restarting process gives its successor. The marker makes
-// the new process report its readiness on the inherited pipe; the
-// addresses are the resolved ones, so a restart of a server started on
-// port 0 listens on the same port.
-const (
-	envRestartFD      = "MYRIAD_RESTART_FD"       // descriptor of the readiness pipe
-	envRestartAddr    = "MYRIAD_RESTART_ADDR"     // WebSocket address, port resolved
-	envRestartAPIAddr = "MYRIAD_RESTART_API_ADDR" // API address, port resolved, or empty
-)
-
-// restartFD is the successor's end of the readiness pipe: the first of
-// cmd.ExtraFiles.
-const restartFD = 3
+// A restarting process gives its successor the environment of a
+// replacement worker (supervisor.EnvReadyFD and the addresses): the
+// marker makes the new process report its readiness on the inherited
+// pipe, and the resolved addresses make a restart of a server started on
+// port 0 listen on the same port.
 
 // defaultRestartTimeout is --restart-timeout's default: time for the new
 // process to start, join the cluster and listen.
@@ -47,13 +38,8 @@ const defaultRestartTimeout = 30 * time.Second
 // network's round trip; a loopback one takes microseconds.
 const handoverGrace = time.Second
 
-// Errors of a restart attempt; each leaves the old process serving.
-var (
-	errRestartBusy  = errors.New("a restart is already in progress")
-	errNoSuccessor  = errors.New("the new process exited before it was ready")
-	errRestartSlow  = errors.New("the new process was not ready in time")
-	errBadReadyLine = errors.New("the new process sent an unreadable readiness line")
-)
+// errRestartBusy refuses a SIGHUP while a restart runs.
+var errRestartBusy = errors.New("a restart is already in progress")
 
 // restarter replaces this process by a new one running the same binary
 // with the same arguments: see run. Its methods may be called from any
@@ -147,7 +133,7 @@ func (r *restarter) run() error {
 	}
 	r.log.Info("restart: new process started", zap.Int("pid", cmd.Process.Pid))
 	go func() { _ = cmd.Wait() }() // reap it if it dies while this process lives
-	wsN, apiN, err := readReady(pr, r.timeout)
+	wsN, apiN, err := supervisor.ReadReady(pr, r.timeout)
 	if err == nil {
 		err = r.steer(wsN, apiN)
 	}
@@ -166,31 +152,15 @@ func (r *restarter) run() error {
 func (r *restarter) successorEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MYRIAD_RESTART_") {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != supervisor.EnvReadyFD && k != supervisor.EnvReadyAddr && k != supervisor.EnvReadyAPIAddr {
 			env = append(env, kv)
 		}
 	}
 	return append(env,
-		envRestartFD+"="+strconv.Itoa(restartFD),
-		envRestartAddr+"="+r.srv.Addr().String(),
-		envRestartAPIAddr+"="+r.apiAddr())
-}
-
-// readReady reads the successor's readiness line, "ready WS API" with its
-// listener counts on both ports, within timeout.
-func readReady(pr *os.File, timeout time.Duration) (wsN, apiN int, err error) {
-	_ = pr.SetReadDeadline(time.Now().Add(timeout))
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, 0, errRestartSlow
-	case err != nil:
-		return 0, 0, errNoSuccessor
-	}
-	if _, err := fmt.Sscanf(line, "ready %d %d\n", &wsN, &apiN); err != nil || wsN <= 0 || apiN < 0 {
-		return 0, 0, fmt.Errorf("%w: %q", errBadReadyLine, line)
-	}
-	return wsN, apiN, nil
+		supervisor.EnvReadyFD+"="+strconv.Itoa(supervisor.ReadyFD),
+		supervisor.EnvReadyAddr+"="+r.srv.Addr().String(),
+		supervisor.EnvReadyAPIAddr+"="+r.apiAddr())
 }
 
 // steer attaches the handover program to the WebSocket port's group and,

@@ -11,11 +11,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/internal/handover"
+	"github.com/myriadws/myriad/internal/supervisor"
 	"github.com/myriadws/myriad/server"
 )
 
-// restartEnv is what a process started by a restart is told; nil for a
-// process started any other way.
+// restartEnv is what a process started by a restart, or a worker started
+// by Supervisor.Replace, is told; nil for a process started any other
+// way.
 type restartEnv struct {
 	fd      int
 	addr    string
@@ -25,19 +27,19 @@ type restartEnv struct {
 // readRestartEnv reads the restart marker. A marker with a bad descriptor
 // is an error: the process would never report back.
 func readRestartEnv(env func(string) (string, bool)) (*restartEnv, error) {
-	v, ok := env(envRestartFD)
+	v, ok := env(supervisor.EnvReadyFD)
 	if !ok {
 		return nil, nil
 	}
 	fd, err := strconv.Atoi(v)
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("invalid %s=%q", envRestartFD, v)
+		return nil, fmt.Errorf("invalid %s=%q", supervisor.EnvReadyFD, v)
 	}
 	re := &restartEnv{fd: fd}
-	re.addr, _ = env(envRestartAddr)
-	re.apiAddr, _ = env(envRestartAPIAddr)
+	re.addr, _ = env(supervisor.EnvReadyAddr)
+	re.apiAddr, _ = env(supervisor.EnvReadyAPIAddr)
 	if re.addr == "" {
-		return nil, fmt.Errorf("%s without %s", envRestartFD, envRestartAddr)
+		return nil, fmt.Errorf("%s without %s", supervisor.EnvReadyFD, supervisor.EnvReadyAddr)
 	}
 	return re, nil
 }

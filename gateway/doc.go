@@ -21,6 +21,16 @@
 // the small Cluster interface, in cluster*.go; the rest of the package
 // only calls it at a topic's first and last subscriber and at publish.
 //
+// With a history store (UseHistory: history.Local on one node,
+// history.JetStream in a cluster) every message is stored before it is
+// delivered and carries its offset and epoch; a subscriber that comes
+// back with a cursor recovers what it missed (recover.go, following the
+// package history recipe: buffer live messages while reading history,
+// then merge by offset). The same subscriptions serve Server-Sent Events
+// and long polls (Streams: sse.go, poll.go) on server's held-open HTTP
+// responses, so those clients cost no goroutine either; cursors in URLs
+// and SSE ids are "<epoch>/<offset>" (cursor.go).
+//
 // Tokens are JWTs (Claims), HS256 with a shared secret or RS256/ES256
 // with public keys from PEM or a JWKS (KeySet, JWKSFetcher), that name the
 // user and the topics it may subscribe and publish to.

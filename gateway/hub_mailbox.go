@@ -32,8 +32,12 @@ func (j *job) finish(n int) {
 // server is stopping). A loop that has never served a connection has no
 // subscriber to deliver to: its share is 0, and no error. Any goroutine
 // may call it, including the loop itself.
-func (sh *shard) enqueue(j *job) error {
-	err := sh.l.Post(func() { j.finish(j.run(sh)) })
+func (sh *shard) enqueue(j *job) error { return sh.enqueueRun(j, j.run) }
+
+// enqueueRun is enqueue with the loop's work given apart from j, for jobs
+// made of several pieces (one message per topic) that count as one.
+func (sh *shard) enqueueRun(j *job, run func(*shard) int) error {
+	err := sh.l.Post(func() { j.finish(run(sh)) })
 	switch {
 	case err == nil:
 		return nil

@@ -24,6 +24,7 @@ type options struct {
 	cfg       server.Config
 	gw        gatewayOptions
 	cl        clusterOptions
+	hist      historyOptions
 	memory    time.Duration // --memory-release
 	multicore bool
 	logLevel  string
@@ -77,6 +78,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API listener (behind --api-key when set)")
 	addGatewayFlags(fs, &o.gw)
 	addClusterFlags(fs, &o.cl)
+	addHistoryFlags(fs, &o.hist)
 	addLimitFlags(fs, c)
 	return fs
 }
@@ -119,6 +121,9 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 			return nil, err
 		}
 	}
+	if err := o.hist.validate(); err != nil {
+		return nil, err
+	}
 	if !o.multicore && o.cfg.Loops == 0 {
 		o.cfg.Loops = 1
 	}
@@ -159,6 +164,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		return 2
 	}
 	o.cfg.Routes = routes
+	o.cfg.Streams = gw.Streams()
 	if o.demo {
 		if o.cfg.Pages, err = demoPages(); err != nil {
 			fmt.Fprintf(stderr, "myriad: %v\n", err)
@@ -188,6 +194,12 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		// still takes publishes.
 		defer func() { _ = bc.Close() }()
 	}
+	stopHistory, err := useHistory(gw, o.hist, bc, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	defer stopHistory()
 
 	srv, err := server.New(o.cfg)
 	if err == nil {

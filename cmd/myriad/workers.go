@@ -22,7 +22,14 @@ import (
 // workers one at a time (a SIGHUP while that runs is refused).
 // It returns the exit code.
 func runSupervisor(ctx context.Context, o *options, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, log *zap.Logger) int {
+	brk, cleanup, err := brokerStore(o.hist)
+	if err != nil {
+		log.Error("broker store", zap.Error(err))
+		return 1
+	}
+	defer cleanup()
 	sup, err := supervisor.Start(supervisor.Config{
+		Broker:       brk,
 		Workers:      o.cl.workers,
 		MaxConns:     o.cfg.MaxConns,
 		Addr:         o.cfg.Addr,

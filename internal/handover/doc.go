@@ -15,5 +15,5 @@
 // still closing: with net.ipv4.tcp_migrate_req=1 their queued requests move
 // to a live listener instead of being reset).
 //
-// Linux only: the functions return an error elsewhere.
+// Linux only: elsewhere every function returns ErrUnsupported.
 package handover

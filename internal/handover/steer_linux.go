@@ -1,14 +1,10 @@
 package handover
 
 import (
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
 )
-
-// ErrRange is returned by Steer for a range that selects no listener.
-var ErrRange = errors.New("handover: empty or negative listener range")
 
 // skfAdRandom is the classic BPF ancillary load of a random 32-bit value
 // (SKF_AD_OFF + SKF_AD_RANDOM).

@@ -294,3 +294,34 @@ func TestRestartOnSIGHUP(t *testing.T) {
 	}
 	t.Logf("%d upgrades, %d during the handover, 0 failures", ch.upgrades.Load(), atExit-atHUP)
 }
+
+// TestRestartGivesUpOnASlowSuccessor gives the new process no time to
+// become ready: the restart fails, the new process is killed, the old one
+// keeps serving and keeps the pid file, and a later SIGHUP is accepted
+// (and fails the same way) rather than refused as in progress.
+func TestRestartGivesUpOnASlowSuccessor(t *testing.T) {
+	n := startProcess(t, "--drain-timeout", "1s", "--restart-timeout", "1ns")
+	eventually(t, "readiness", func() bool { return n.status("/readyz") == http.StatusOK })
+	for i := 1; i <= 2; i++ {
+		_ = n.cmd.Process.Signal(syscall.SIGHUP)
+		eventually(t, "the restart to fail", func() bool {
+			return strings.Count(n.log(), "restart failed; still serving") == i
+		})
+	}
+	if strings.Contains(n.log(), "SIGHUP ignored") {
+		t.Error("a SIGHUP after a failed restart was refused")
+	}
+	if pid, err := readPIDFile(n.pidFile); err != nil || pid != n.cmd.Process.Pid {
+		t.Errorf("pid file names %d (%v), want the old process %d", pid, err, n.cmd.Process.Pid)
+	}
+	if s := n.status("/readyz"); s != http.StatusOK {
+		t.Errorf("/readyz %d after a failed restart, want 200", s)
+	}
+	c := dialRetry(t, "ws://"+n.addr+"/echo")
+	c.Close()
+	select {
+	case <-n.exited:
+		t.Fatalf("old process exited: %v", n.waitErr)
+	default:
+	}
+}

@@ -124,6 +124,9 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 	if err := o.hist.validate(); err != nil {
 		return nil, err
 	}
+	if o.restartTO <= 0 {
+		return nil, fmt.Errorf("invalid --restart-timeout %v: want a positive duration", o.restartTO)
+	}
 	if !o.multicore && o.cfg.Loops == 0 {
 		o.cfg.Loops = 1
 	}

@@ -53,12 +53,26 @@ func (re *restartEnv) apply(o *options) {
 }
 
 // announceReady tells everyone waiting for this process that it serves:
-// the pid file names it, systemd (under Type=notify) learns it is ready
-// and the service's main process, and the process that started it for a
-// restart gets its readiness line. Failures are logged: the process
-// serves either way, and a restart without the line gives up and keeps
-// the old process.
+// the process that started it for a restart gets its readiness line
+// first, then the pid file names it and systemd (under Type=notify)
+// learns it is ready and the service's main process. A successor whose
+// line cannot be written was given up on (its starter is killing it), so
+// it claims neither the pid file nor the main process. Other failures
+// are logged: the process serves either way.
 func announceReady(pidFile string, re *restartEnv, srv *server.Server, api *apiServer, log *zap.Logger) {
+	if re != nil {
+		f := os.NewFile(uintptr(re.fd), "restart")
+		wsN, apiN := countListeners(srv.Addr().String()), 0
+		if api != nil {
+			apiN = countListeners(api.addr())
+		}
+		_, err := fmt.Fprintf(f, "ready %d %d\n", wsN, apiN)
+		_ = f.Close()
+		if err != nil {
+			log.Error("restart: readiness not sent; the old process gave up on this one", zap.Error(err))
+			return
+		}
+	}
 	if pidFile != "" {
 		if err := writePIDFile(pidFile); err != nil {
 			log.Error("pid file", zap.String("path", pidFile), zap.Error(err))
@@ -66,18 +80,6 @@ func announceReady(pidFile string, re *restartEnv, srv *server.Server, api *apiS
 	}
 	if err := notifySystemd(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid())); err != nil {
 		log.Warn("systemd notification failed", zap.Error(err))
-	}
-	if re == nil {
-		return
-	}
-	f := os.NewFile(uintptr(re.fd), "restart")
-	defer f.Close()
-	wsN, apiN := countListeners(srv.Addr().String()), 0
-	if api != nil {
-		apiN = countListeners(api.addr())
-	}
-	if _, err := fmt.Fprintf(f, "ready %d %d\n", wsN, apiN); err != nil {
-		log.Error("restart: readiness not sent", zap.Error(err))
 	}
 }
 

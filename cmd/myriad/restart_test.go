@@ -325,3 +325,38 @@ func TestRestartGivesUpOnASlowSuccessor(t *testing.T) {
 	default:
 	}
 }
+
+// TestRestartCommandErrors checks `myriad restart` on bad input: it
+// signals nothing it cannot name, and says why in one line.
+func TestRestartCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no pid file", []string{"restart"}, 2, "usage"},
+		{"stray argument", []string{"restart", "--pid-file", "x", "now"}, 2, "usage"},
+		{"missing file", []string{"restart", "--pid-file", filepath.Join(dir, "none")}, 1, "no such file"},
+		{"not a number", []string{"restart", "--pid-file", write("junk", "hello\n")}, 1, "not a process id"},
+		{"negative", []string{"restart", "--pid-file", write("neg", "-4\n")}, 1, "not a process id"},
+		{"no such process", []string{"restart", "--pid-file", write("dead", "2147483646\n")}, 1, "signal pid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut syncBuffer
+			code := run(context.Background(), tc.args, envFrom(nil), &out, &errOut, nil)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tc.code, tc.want)
+			}
+		})
+	}
+}

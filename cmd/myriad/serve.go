@@ -104,7 +104,7 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: myriad [flags] | myriad tune [flags] | myriad version\n\nEvery flag can also be set as MYRIAD_<NAME> (for example MYRIAD_MAX_CONNS).")
+			fmt.Fprintln(stderr, "usage: myriad [flags] | myriad tune [flags] | myriad restart --pid-file PATH | myriad version\n\nEvery flag can also be set as MYRIAD_<NAME> (for example MYRIAD_MAX_CONNS).")
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}

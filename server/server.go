@@ -176,7 +176,7 @@ func (s *Server) Serve() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
-	defer hold.release()
+	defer func() { _ = hold.Release() }()
 	if hold == nil && !s.cfg.ReusePort {
 		if err := checkPortFree(addr); err != nil {
 			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"net"
 	"net/http"
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/myriadws/myriad/internal/supervisor"
 )
 
 // apiServer is the HTTP listener of the gateway's publish and admin API.
@@ -42,7 +41,7 @@ func listenAPI(addr string, reusePort bool, h http.Handler, log *zap.Logger) (*a
 		bind = probe.Addr().String() // a port 0 resolved
 		_ = probe.Close()
 	}
-	ln, err := supervisor.Listen(context.Background(), "tcp", bind)
+	ln, err := reuseport.Listen(context.Background(), "tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 	}

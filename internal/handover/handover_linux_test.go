@@ -2,12 +2,11 @@ package handover
 
 import (
 	"context"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"net"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/myriadws/myriad/internal/supervisor"
 )
 
 // listen opens n SO_REUSEPORT listeners on addr and returns them with the
@@ -16,7 +15,7 @@ func listen(t *testing.T, addr string, n int) ([]net.Listener, string) {
 	t.Helper()
 	var lns []net.Listener
 	for range n {
-		ln, err := supervisor.Listen(context.Background(), "tcp", addr)
+		ln, err := reuseport.Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"net"
 	"os"
 	"os/signal"
@@ -45,7 +46,7 @@ func testWorker(w WorkerEnv, mode string) int {
 		if addr == "" {
 			continue
 		}
-		ln, err := Listen(context.Background(), "tcp", addr)
+		ln, err := reuseport.Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "test worker:", err)
 			return 2

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"os"
 	"os/exec"
 	"runtime"
@@ -35,8 +36,8 @@ type Supervisor struct {
 	command  string
 	perConns int
 	brk      *broker.Server
-	addr     *Reservation
-	api      *Reservation
+	addr     *reuseport.Reservation
+	api      *reuseport.Reservation
 
 	mu       sync.Mutex
 	slots    []WorkerStatus
@@ -121,11 +122,11 @@ func (s *Supervisor) plan() error {
 // open reserves the ports and starts the broker.
 func (s *Supervisor) open() error {
 	var err error
-	if s.addr, err = Reserve(s.cfg.Addr); err != nil {
+	if s.addr, err = reuseport.Reserve(s.cfg.Addr); err != nil {
 		return err
 	}
 	if s.cfg.APIAddr != "" {
-		if s.api, err = Reserve(s.cfg.APIAddr); err != nil {
+		if s.api, err = reuseport.Reserve(s.cfg.APIAddr); err != nil {
 			return err
 		}
 	}
@@ -138,7 +139,7 @@ func (s *Supervisor) close() {
 	if s.brk != nil {
 		s.brk.Shutdown()
 	}
-	for _, r := range []*Reservation{s.addr, s.api} {
+	for _, r := range []*reuseport.Reservation{s.addr, s.api} {
 		if r != nil {
 			_ = r.Release()
 		}

@@ -165,11 +165,14 @@ func (p Plan) Validate() error {
 }
 
 // target is a parsed ws:// URL with its request line and Host header ready.
+// An http:// URL is a Server-Sent Events stream (sse): a plain GET whose
+// 200 response body is read as text/event-stream instead of frames.
 type target struct {
 	url  string
 	addr string // host:port to dial
 	host string // Host header
 	path string // request target: path and query
+	sse  bool
 }
 
 func parseTarget(raw string) (target, error) {
@@ -177,12 +180,15 @@ func parseTarget(raw string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("target %q: %w", raw, err)
 	}
+	sse := false
 	switch u.Scheme {
 	case "ws":
-	case "wss":
-		return target{}, fmt.Errorf("target %q: wss:// is not supported; the load generator speaks plain ws://", raw)
+	case "http":
+		sse = true
+	case "wss", "https":
+		return target{}, fmt.Errorf("target %q: %s:// is not supported; the load generator speaks plain ws:// (and http:// for SSE)", raw, u.Scheme)
 	default:
-		return target{}, fmt.Errorf("target %q: scheme must be ws://", raw)
+		return target{}, fmt.Errorf("target %q: scheme must be ws:// (or http:// for an SSE stream)", raw)
 	}
 	if u.Host == "" {
 		return target{}, fmt.Errorf("target %q: no host", raw)
@@ -196,7 +202,7 @@ func parseTarget(raw string) (target, error) {
 	if path == "" {
 		path = "/"
 	}
-	return target{url: raw, addr: net.JoinHostPort(host, port), host: u.Host, path: path}, nil
+	return target{url: raw, addr: net.JoinHostPort(host, port), host: u.Host, path: path, sse: sse}, nil
 }
 
 // ParseSources parses a source address list: addresses and inclusive ranges

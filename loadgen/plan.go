@@ -133,9 +133,15 @@ func (p Plan) Validate() error {
 	if len(p.Targets) == 0 {
 		return errors.New("no target: give --url ws://host:port/path")
 	}
-	for _, t := range p.Targets {
-		if _, err := parseTarget(t); err != nil {
+	for _, raw := range p.Targets {
+		t, err := parseTarget(raw)
+		if err != nil {
 			return err
+		}
+		if t.sse && p.Scenario != "sse" {
+			// Only the sse scenario reads event streams; anywhere else an
+			// http:// URL is a mistake for ws://.
+			return fmt.Errorf("target %q: scheme must be ws:// (http:// is for the sse scenario)", raw)
 		}
 	}
 	switch {

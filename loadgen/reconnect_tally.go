@@ -2,11 +2,24 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
+
+	"go.uber.org/zap"
 )
+
+// errReconnectProcs refuses a reconnect run over worker processes: each
+// would run its own publisher on the topic, and the counts would mean
+// nothing.
+var errReconnectProcs = errors.New("reconnect runs in one process: drop --procs (one process holds tens of thousands of subscribers)")
+
+// Coordinate implements Coordinated only to refuse worker processes.
+func (*Reconnect) Coordinate(Plan, *zap.Logger) (Coordinator, error) {
+	return nil, errReconnectProcs
+}
 
 // tally stops counting deliveries and computes the final counts: per
 // subscriber, the published messages it lacks (lost) and whether it saw

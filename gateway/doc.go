@@ -10,6 +10,11 @@
 // posted to each loop once (server.Loop.Post, which keeps the order of
 // publishes), and each loop writes the same bytes to its own subscribers
 // under the server's MaxOutbound bound, with the configured slow policy.
+// A topic with more subscribers on a loop than one step writes
+// (server.SliceItems, fewer for large frames) is written in bounded steps
+// (server.Loop.PostSliced, fanout.go), so accepts and other connections
+// keep their latency during a large fan-out; later deliveries on that
+// loop queue behind it, so order holds.
 // Gateway state per connection lives in those loop-owned maps, and only
 // while there is some: an idle connection costs the gateway nothing.
 //

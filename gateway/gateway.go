@@ -43,6 +43,9 @@ type Gateway struct {
 	dedup        *dedup // nil: ids disabled
 	presence     presenceBatcher
 	cluster      *clusterLink // nil: a single node; set by JoinCluster before Serve
+	// sliceItems is how many subscribers one step of a sliced delivery
+	// writes at most (server.SliceItems; tests lower it).
+	sliceItems int
 
 	hist  history.Store  // nil: history off; set by UseHistory before Serve
 	reads chan struct{}  // a slot per history read running (maxHistoryReads)
@@ -68,7 +71,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize)}
+	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize), sliceItems: server.SliceItems}
 	if len(cfg.JWTSecret) > 0 || cfg.JWTKeys != nil {
 		g.verifier = newTokenVerifier(cfg)
 	}

@@ -36,6 +36,9 @@ type shard struct {
 	scratch   []byte                 // SSE events and poll answers being written
 	body      []byte                 // a poll answer's body
 
+	cur *job     // the job running on the loop now, if any (see deliverSliced)
+	fan fanQueue // deliveries written in steps
+
 	stats shardStats
 }
 
@@ -107,8 +110,10 @@ func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
 }
 
 func newShard(g *Gateway, l *server.Loop) *shard {
-	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
+	sh := &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
 		bucketOnly: make(map[*server.Conn]struct{}), polls: make(map[*server.Conn]int64)}
+	sh.fan.step = sh.fanStep
+	return sh
 }
 
 // session returns c's session, creating it when create is set.
@@ -260,10 +265,17 @@ func (s *session) user() string {
 }
 
 // deliver writes a prepared frame to every subscriber of topic on this
-// loop and returns how many took it.
+// loop and returns how many took it. More subscribers than one step
+// writes, or a sliced delivery still in progress, make it a sliced
+// delivery (fanout.go): it returns 0 and the current job's share counts
+// the rest when its last step has run.
 func (sh *shard) deliver(topic string, fr *server.PreparedFrame) int {
 	ts := sh.topics[topic]
 	if ts == nil {
+		return 0
+	}
+	if sh.sliced(ts, fr) {
+		sh.deliverSliced(ts, nil, fr)
 		return 0
 	}
 	n := 0
@@ -283,9 +295,14 @@ func (sh *shard) deliver(topic string, fr *server.PreparedFrame) int {
 // deliverMessage writes m to every subscriber of its topic on this loop,
 // through each one's transport (WebSocket, SSE, long poll), and returns
 // how many took it. Subscribers still recovering get it through admit.
+// Like deliver, it may go in steps (fanout.go) and then returns 0.
 func (sh *shard) deliverMessage(m *message) int {
 	ts := sh.topics[m.topic]
 	if ts == nil {
+		return 0
+	}
+	if sh.sliced(ts, m.frame) {
+		sh.deliverSliced(ts, m, nil)
 		return 0
 	}
 	n := 0

@@ -35,9 +35,16 @@ func (j *job) finish(n int) {
 func (sh *shard) enqueue(j *job) error { return sh.enqueueRun(j, j.run) }
 
 // enqueueRun is enqueue with the loop's work given apart from j, for jobs
-// made of several pieces (one message per topic) that count as one.
+// made of several pieces (one message per topic) that count as one. While
+// run runs, j is the shard's current job, so a sliced delivery it starts
+// (deliverSliced) holds j open until its last step.
 func (sh *shard) enqueueRun(j *job, run func(*shard) int) error {
-	err := sh.l.Post(func() { j.finish(run(sh)) })
+	err := sh.l.Post(func() {
+		sh.cur = j
+		n := run(sh)
+		sh.cur = nil
+		j.finish(n)
+	})
 	switch {
 	case err == nil:
 		return nil

@@ -14,9 +14,13 @@ import (
 // processes (of the same user) can listen on one address and the kernel
 // spreads connections over them. Workers use it for the API port; the
 // WebSocket port goes through gnet's WithReusePort(true), which sets the
-// same option. Any goroutine may call it.
+// same option. The socket is plain TCP, not the Multipath TCP Go picks
+// by default where the kernel has it, so it joins the same SO_REUSEPORT
+// group as gnet's listeners and a restart's handover can steer it. Any
+// goroutine may call it.
 func Listen(ctx context.Context, network, addr string) (net.Listener, error) {
 	lc := net.ListenConfig{Control: setReusePort}
+	lc.SetMultipathTCP(false)
 	return lc.Listen(ctx, network, addr)
 }
 

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,9 +41,13 @@ type Supervisor struct {
 	mu       sync.Mutex
 	slots    []WorkerStatus
 	procs    []*os.Process
+	next     []*exec.Cmd   // per slot: a replacement waiting for the old process to exit
+	retiring []*os.Process // replaced workers still draining
 	stopping bool
 	err      error
 	stopCh   chan struct{}
+
+	replacing atomic.Bool // a Replace runs
 
 	wg   sync.WaitGroup
 	done chan struct{}
@@ -64,6 +70,7 @@ func Start(cfg Config, log *zap.Logger) (*Supervisor, error) {
 	}
 	s.slots = make([]WorkerStatus, cfg.Workers)
 	s.procs = make([]*os.Process, cfg.Workers)
+	s.next = make([]*exec.Cmd, cfg.Workers)
 	log.Info("supervisor started", zap.Int("workers", cfg.Workers), zap.Int("max_conns_per_worker", s.perConns),
 		zap.String("addr", s.addr.Addr()), zap.String("broker", s.brk.URL()))
 	for i := range s.slots {
@@ -177,6 +184,11 @@ func (s *Supervisor) Signal(sig os.Signal) {
 }
 
 func (s *Supervisor) signalLocked(sig os.Signal) {
+	for _, p := range s.retiring {
+		if err := p.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			s.log.Warn("signal to replaced worker failed", zap.Int("pid", p.Pid), zap.Error(err))
+		}
+	}
 	for i, p := range s.procs {
 		if p != nil {
 			if err := p.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {

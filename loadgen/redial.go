@@ -41,8 +41,8 @@ type redial struct {
 // (Session clock), its request's query being the target's with extra
 // appended ("a=b&c=d", already escaped), and with c's scenario fields as
 // they are now (Seq, Expect, Next, Flags). It is counted like any planned
-// connection: pending until it upgrades or fails after Plan.Retries
-// retries, when the scenario's Upgraded or nothing is called. Call it
+// connection: pending until it upgrades (the scenario's Upgraded runs) or
+// fails after Plan.Retries retries (counted as failed). Call it
 // on c's loop (it reads c), typically just before or after closing c.
 // It does nothing once the Session is stopping.
 func (s *Session) Redial(c *Conn, extra string, at int64) {

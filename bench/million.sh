@@ -195,7 +195,8 @@ tune_host() {
 	log "myriad tune --role server --conns $conns ${apply[*]}"
 	"$BIN/myriad" tune --role server --conns "$conns" --port "$PORT" "${apply[@]}" | tee -a "$OUT/tune.txt" | grep -E '^(fail|warn)|^applied|^  .*->|no shortfalls|still short' >&2 || true
 	log "myriad tune --role loadgen --conns $conns --sources $sources ${apply[*]}"
-	"$BIN/myriad" tune --role loadgen --conns "$conns" --sources "$sources" "${apply[@]}" | tee -a "$OUT/tune.txt" | grep -E '^(fail|warn)|^applied|^  .*->|no shortfalls|still short' >&2 || true
+	"$BIN/myriad" tune --role loadgen --conns "$conns" --sources "$sources" --port "$PORT" "${apply[@]}" | tee -a "$OUT/tune.txt" | grep -E '^(fail|warn)|^applied|^  .*->|no shortfalls|still short' >&2 || true
+	log "(RLIMIT_NOFILE is judged per process: the workers and loadgen processes divide the connections under it)"
 	set_sysctl net.ipv4.ip_local_port_range "1024 65535"
 	set_sysctl net.ipv4.tcp_tw_reuse 1
 	raise_sysctl net.core.somaxconn 65535
@@ -359,10 +360,12 @@ run_million() {
 	c1=$(cpu_ticks "${pids[@]}")
 	sup1=$(cpu_ticks "$SERVER_PID")
 	w1=$(date +%s.%N)
-	local slab1 sunr1 rss1 sockets
+	local slab1 sunr1 rss1 sockets suprss
 	slab1=$(meminfo_kb Slab)
 	sunr1=$(meminfo_kb SUnreclaim)
 	rss1=$(rss_kb "${pids[@]}")
+	suprss=0
+	if [[ ${pids[0]} != "$SERVER_PID" ]]; then suprss=$(rss_kb "$SERVER_PID"); fi
 	sockets=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
 	log "held: Slab ${slab1} kB, SUnreclaim ${sunr1} kB, server RSS ${rss1} kB, TCP sockets in use ${sockets}"
 	wait "$LOADGEN_PID" || log "loadgen idle exited non-zero; see $OUT/idle.log"
@@ -408,6 +411,7 @@ summarize_million() {
 		printf '%-44s %s\n' "time to connect" "${connect_s} s (${ups} upgrades/s)"
 		printf '%-44s %s\n' "server RSS total (all workers, held)" "$((rss1 / 1024)) MiB"
 		printf '%-44s %s\n' "server RSS growth per connection" "$rss_per B"
+		printf '%-44s %s\n' "supervisor + embedded NATS RSS" "$((suprss / 1024)) MiB"
 		printf '%-44s %s\n' "kernel Slab before -> held" "$((slab0 / 1024)) -> $((slab1 / 1024)) MiB (SUnreclaim $((sunr0 / 1024)) -> $((sunr1 / 1024)) MiB)"
 		printf '%-44s %s\n' "kernel slab growth per socket (2 per conn)" "$slab_per B"
 		printf '%-44s %s\n' "server CPU while idle (all workers)" "${cpu_pct}% of one core over $(printf '%.0f' "$elapsed") s"

@@ -36,6 +36,8 @@ usage: bench/million.sh [flags]
   --hold D             idle hold after settling, measured (default 60s)
   --pub-rate F         broadcast messages per second (default 1)
   --pub-duration D     broadcast publishing time (default 10s)
+  --straggle D         broadcast: wait this long after publishing for every subscriber to have
+                       every message before counting losses (default 120s; ends early when all have)
   --procs P            loadgen processes (default auto)
   --port P             WebSocket port; the API listens on P+1 (default 18080)
   --out DIR            reports, logs and the summary (default ./million-YYYYmmdd-HHMMSS)
@@ -55,6 +57,7 @@ SETTLE=30s
 HOLD=60s
 PUB_RATE=1
 PUB_DURATION=10s
+STRAGGLE=120s
 PROCS=auto
 PORT=18080
 OUT=""
@@ -74,6 +77,7 @@ while [[ $# -gt 0 ]]; do
 	--hold) HOLD=$2; shift 2 ;;
 	--pub-rate) PUB_RATE=$2; shift 2 ;;
 	--pub-duration) PUB_DURATION=$2; shift 2 ;;
+	--straggle) STRAGGLE=$2; shift 2 ;;
 	--procs) PROCS=$2; shift 2 ;;
 	--port) PORT=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
@@ -109,7 +113,7 @@ secs() {
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in jq curl go; do
+for tool in jq curl go bc; do
 	command -v "$tool" >/dev/null || die "$tool is needed"
 done
 
@@ -259,21 +263,23 @@ stats_open() {
 	curl -s --max-time 5 "$API_URL/stats" | jq -r '.cluster.totals.open // .open // 0' 2>/dev/null || echo 0
 }
 
-# start_server LABEL ARGS... starts myriad and waits until its API answers
-# and, with workers, until every worker is a cluster node.
+# start_server LABEL WORKERS ARGS... starts myriad with --workers WORKERS
+# and waits until its API answers and, with workers, until every worker
+# the supervisor started answers the cluster-wide /stats as a node.
 start_server() {
-	local label=$1 i nodes want
-	shift
-	log "starting: myriad $*"
+	local label=$1 workers=$2 i nodes n0 n1
+	shift 2
+	log "starting: myriad --workers $workers $*"
 	"$BIN/myriad" --addr "127.0.0.1:$PORT" --api-addr "127.0.0.1:$API_PORT" --log-level warn \
-		--demo=false --drain-timeout 5s "$@" >"$OUT/$label-server.log" 2>&1 &
+		--demo=false --drain-timeout 5s --workers "$workers" "$@" >"$OUT/$label-server.log" 2>&1 &
 	SERVER_PID=$!
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$SERVER_PID" 2>/dev/null || die "myriad exited; see $OUT/$label-server.log"
-		want=$(worker_pids "$SERVER_PID" | wc -l)
+		n0=$(worker_pids "$SERVER_PID" | wc -l)
 		nodes=$(curl -s --max-time 2 "$API_URL/stats" | jq -r '.cluster.nodes // 1' 2>/dev/null || true)
-		if [[ -n $nodes ]] && { ((want == 0)) || ((nodes == want)); }; then
-			log "server up: supervisor/process $SERVER_PID, $want workers, $nodes node(s)"
+		n1=$(worker_pids "$SERVER_PID" | wc -l)
+		if [[ -n $nodes ]] && { ((workers < 0)) || ((n0 > 0 && n0 == n1 && nodes == n1)); }; then
+			log "server up: supervisor/process $SERVER_PID, $n1 workers, $nodes node(s)"
 			return 0
 		fi
 		sleep 0.5
@@ -296,7 +302,7 @@ broadcast() {
 	log "broadcast to $subs subscribers ($label)"
 	"$BIN/myriad-loadgen" broadcast --url "$WS_URL/ws" --api "$API_URL/publish" --topic million \
 		--conns "$subs" --procs "$PROCS" --sources auto --rate "$RATE" --settle "$SETTLE" \
-		--duration "$PUB_DURATION" --pub-rate "$PUB_RATE" --quiet \
+		--duration "$PUB_DURATION" --pub-rate "$PUB_RATE" --close-timeout "$STRAGGLE" --quiet \
 		--json "$OUT/$label-broadcast.json" >"$OUT/$label-broadcast.txt" 2>"$OUT/$label-broadcast.log" &
 	LOADGEN_PID=$!
 	wait "$LOADGEN_PID" || log "loadgen broadcast exited non-zero; see $OUT/$label-broadcast.log"
@@ -318,7 +324,7 @@ run_million() {
 	# the loadgen's --sources auto picks its own.
 	sources=$(((CONNS + 63999) / 64000))
 	tune_host "$CONNS" "$sources"
-	start_server million --workers "$WORKERS" --max-conns "$max"
+	start_server million "$WORKERS" --max-conns "$max"
 	mapfile -t pids < <(server_pids)
 	local pid_flags=()
 	for i in "${pids[@]}"; do pid_flags+=(--server-pid "$i"); done
@@ -433,9 +439,9 @@ run_overhead() {
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for side in single workers4; do
 			if [[ $side == single ]]; then
-				start_server "r$r-$side" --workers -1
+				start_server "r$r-$side" -1
 			else
-				start_server "r$r-$side" --workers 4 --max-conns $((SUBS + SUBS / 5))
+				start_server "r$r-$side" 4 --max-conns $((SUBS + SUBS / 5))
 			fi
 			broadcast "r$r-$side" "$SUBS"
 			stop_server

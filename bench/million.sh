@@ -414,7 +414,7 @@ summarize_million() {
 		printf '%-44s %s\n' "connections held (loadgen, at end of hold)" "$held"
 		printf '%-44s %s\n' "failed upgrades (every attempt)" "$failed $(jq -c '.failures' "$idle")"
 		printf '%-44s %s\n' "dropped while held" "$(jq -r '.counters.conns_dropped // 0' "$idle")"
-		printf '%-44s %s\n' "time to connect" "${connect_s} s (${ups} upgrades/s)"
+		printf '%-44s %s\n' "time to connect" "$(printf '%.1f' "$connect_s") s (${ups} upgrades/s)"
 		printf '%-44s %s\n' "server RSS total (all workers, held)" "$((rss1 / 1024)) MiB"
 		printf '%-44s %s\n' "server RSS growth per connection" "$rss_per B"
 		printf '%-44s %s\n' "supervisor + embedded NATS RSS" "$((suprss / 1024)) MiB"

@@ -30,9 +30,11 @@ usage: bench/million.sh [flags]
   --rate R             new connections per second (default 5000)
   --workers W          server worker processes; 0 derives them from --max-conns and the
                        descriptor limit (default 0)
-  --max-conns M        the servers' connection bound over all workers (default conns + 10%,
-                       so that SO_REUSEPORT's uneven spread never meets a worker's share)
-  --settle D           wait after connecting before measuring (default 30s)
+  --max-conns M        the servers' connection bound over all workers (default conns + 10%, or
+                       more with many small workers, so SO_REUSEPORT's uneven spread never
+                       meets a worker's share)
+  --settle D           wait after connecting before measuring (default 30s; keep it over the
+                       server's --memory-release, 10s, so the hold sees memory after release)
   --hold D             idle hold after settling, measured (default 60s)
   --pub-rate F         broadcast messages per second (default 1)
   --pub-duration D     broadcast publishing time (default 10s)
@@ -316,10 +318,20 @@ bcast_field() { jq -r "$2" "$1"; }
 # --- main mode -----------------------------------------------------------------
 
 run_million() {
-	local max=${MAX_CONNS:-$((CONNS + CONNS / 10))}
-	local hold settle sources pids i open last same=0
+	# SO_REUSEPORT spreads connections by a hash: a worker's count varies
+	# by about the square root of its mean. Its bound must sit well above
+	# that: 10% over the mean, or six of those deviations where workers
+	# are many and hold few connections each.
+	local max=$MAX_CONNS
+	if [[ -z $max ]]; then
+		max=$((CONNS + CONNS / 10))
+		if ((WORKERS > 0)); then
+			max=$(awk -v n="$CONNS" -v w="$WORKERS" -v m="$max" \
+				'BEGIN { s = n + 6 * w * sqrt(n / w); printf "%d", (s > m ? s : m) }')
+		fi
+	fi
+	local hold sources pids i
 	hold=$(secs "$HOLD")
-	settle=$(secs "$SETTLE")
 	# What tune's loadgen role is told: 64,000 ports per source address;
 	# the loadgen's --sources auto picks its own.
 	sources=$(((CONNS + 63999) / 64000))
@@ -337,25 +349,19 @@ run_million() {
 
 	log "idle: $CONNS connections at $RATE/s, settle $SETTLE, hold $HOLD"
 	"$BIN/myriad-loadgen" idle --url "$WS_URL/echo" --conns "$CONNS" --procs "$PROCS" --sources auto \
-		--rate "$RATE" --settle "$SETTLE" --duration "$HOLD" "${pid_flags[@]}" --quiet \
+		--rate "$RATE" --settle "$SETTLE" --duration "$HOLD" "${pid_flags[@]}" \
 		--json "$OUT/idle.json" >"$OUT/idle.txt" 2>"$OUT/idle.log" &
 	LOADGEN_PID=$!
 	local t0
 	t0=$(date +%s)
-	# Connected when the servers count them all, or when the count stops
-	# moving for 10 s (some failed). Poll every 2 s: /stats gathers from
-	# every worker.
-	last=-1
-	while kill -0 "$LOADGEN_PID" 2>/dev/null; do
-		open=$(stats_open)
-		if ((open >= CONNS)); then break; fi
-		if ((open == last && open > 0)); then same=$((same + 1)); else same=0; fi
-		((same < 5)) || break
-		last=$open
-		sleep 2
+	# The load generator's progress (one line a second, not a terminal)
+	# names its phase: the hold starts after its connect phase and its
+	# settle, and the measured window must lie inside it.
+	while ! grep -q ' holding ' "$OUT/idle.log" 2>/dev/null; do
+		kill -0 "$LOADGEN_PID" 2>/dev/null || die "the load generator ended before holding; see $OUT/idle.log"
+		sleep 0.5
 	done
-	log "connected: $(stats_open) open after $(($(date +%s) - t0)) s; settling $SETTLE"
-	sleep "$settle"
+	log "holding: $(stats_open) open on the servers, $(($(date +%s) - t0)) s after the first dial"
 	# The measured window sits inside the hold, 5 s short of its end.
 	local window=$((hold > 10 ? hold - 5 : hold / 2))
 	local c0 c1 w0 w1 sup0 sup1

@@ -199,11 +199,12 @@ func checkUnit(t *testing.T, bin string, defaultDrain time.Duration) {
 
 // verifyUnit runs systemd-analyze verify on the unit with the drop-in
 // `myriad tune` writes, with ExecStart pointed at the built binary (verify
-// checks that it exists). Any complaint fails the test.
+// checks that it exists), and ExecReload's with it. Any complaint fails
+// the test.
 func verifyUnit(t *testing.T, bin string) {
 	needTool(t, "systemd-analyze", func() error { _, err := exec.LookPath("systemd-analyze"); return err })
 	dir := t.TempDir()
-	unit := strings.ReplaceAll(readFile(t, "systemd/myriad.service"), "ExecStart=/usr/local/bin/myriad", "ExecStart="+bin)
+	unit := strings.ReplaceAll(readFile(t, "systemd/myriad.service"), "=/usr/local/bin/myriad ", "="+bin+" ") // ExecStart, ExecReload
 	path := filepath.Join(dir, "myriad.service")
 	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
 		t.Fatal(err)
@@ -219,14 +220,24 @@ func verifyUnit(t *testing.T, bin string) {
 
 // checkReload starts the binary, sends it SIGHUP and checks the unit
 // declares ExecReload exactly when the binary survives it: systemctl
-// reload must not kill the service.
+// reload must not kill the service. Surviving includes a restart: the
+// process exits 0 after a new one took over, which the pid file names.
+// A unit that reloads so must let the main process change: Type=notify
+// with NotifyAccess=all, and PIDFile= the --pid-file of ExecStart.
 func checkReload(t *testing.T, bin string) {
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--api-addr=", "--log-level", "info")
-	stderr, err := cmd.StderrPipe()
+	pidFile := filepath.Join(t.TempDir(), "myriad.pid")
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--api-addr=", "--log-level", "info", "--drain-timeout", "1s", "--pid-file", pidFile)
+	// A pipe of our own rather than StderrPipe: a restart's new process
+	// inherits the write end, and Wait must not wait for it.
+	stderr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	defer stderr.Close()
+	cmd.Stderr = pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
@@ -243,8 +254,8 @@ func checkReload(t *testing.T, bin string) {
 		if !ok {
 			started <- false
 		}
-		exited <- cmd.Wait()
 	}()
+	go func() { exited <- cmd.Wait() }()
 	if !<-started {
 		t.Fatalf("myriad did not start: %v", <-exited)
 	}
@@ -255,11 +266,15 @@ func checkReload(t *testing.T, bin string) {
 	select {
 	case err := <-exited:
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
+		switch {
+		case err == nil:
+			handled = stopSuccessor(t, pidFile, cmd.Process.Pid)
+		case errors.As(err, &ee):
+			ws, _ := ee.Sys().(syscall.WaitStatus)
+			handled = !(ws.Signaled() && ws.Signal() == syscall.SIGHUP)
+		default:
 			t.Fatalf("after SIGHUP: %v", err)
 		}
-		ws, _ := ee.Sys().(syscall.WaitStatus)
-		handled = !(ws.Signaled() && ws.Signal() == syscall.SIGHUP)
 	case <-time.After(5 * time.Second):
 		// Still running: SIGHUP is handled. Stop it as systemd would.
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -269,11 +284,49 @@ func checkReload(t *testing.T, bin string) {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
+		stopSuccessor(t, pidFile, cmd.Process.Pid)
 	}
-	reload := unitSettings(t, readFile(t, "systemd/myriad.service"))["ExecReload"]
+	s := unitSettings(t, readFile(t, "systemd/myriad.service"))
+	reload := s["ExecReload"]
 	if handled != (len(reload) > 0) {
 		t.Errorf("binary handles SIGHUP: %v; unit ExecReload: %v", handled, reload)
 	}
+	if len(reload) == 0 {
+		return
+	}
+	for k, v := range map[string]string{"Type": "notify", "NotifyAccess": "all"} {
+		if !slices.Equal(s[k], []string{v}) {
+			t.Errorf("%s=%v, want %s: a restart's new process becomes the main one", k, s[k], v)
+		}
+	}
+	execStart := strings.Fields(strings.Join(s["ExecStart"], " "))
+	if pf := flagValue(execStart, "pid-file", ""); pf == "" || !slices.Equal(s["PIDFile"], []string{pf}) {
+		t.Errorf("PIDFile=%v, ExecStart --pid-file %q: want both, the same", s["PIDFile"], pf)
+	}
+}
+
+// stopSuccessor stops the process a restart started, named by pidFile,
+// and reports whether there was one. It returns once the process is gone.
+func stopSuccessor(t *testing.T, pidFile string, oldPID int) bool {
+	t.Helper()
+	b, err := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 || pid == oldPID {
+		return false
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return false
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || strings.Contains(string(st[bytes.LastIndexByte(st, ')')+1:]), " Z ") {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("restarted process %d still running", pid)
+	return true
 }
 
 // checkSysctl builds a /proc tree holding the drop-in's values and checks

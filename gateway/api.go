@@ -34,6 +34,7 @@ type apiStats struct {
 //	POST /publish   {"topic":"t","data":...} or {"topics":[...],"data":...} -> {"delivered":N}
 //	GET  /presence?topic=t[&after=u]         -> {"topic":"t","count":N,"users":[...]}
 //	GET  /stats                              -> Server.Stats with HubStats under "hub"
+//	GET  /history?topic=t&since=E/N&limit=L  -> {"messages":[...],"recovered":B,"position":{..},"next":"E/N"}
 //
 // Errors are JSON {"error":"..."} with 400, 401, 403, 404, 405, 413, 415,
 // 421 or 503. The checks run in an order that tells an outsider nothing:
@@ -81,8 +82,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		method, serve = http.MethodGet, g.servePresence
 	case "/stats":
 		method, serve = http.MethodGet, g.serveStats
+	case "/history":
+		method, serve = http.MethodGet, g.serveHistory
 	default:
-		apiError(w, http.StatusNotFound, "no such endpoint: try POST /publish, GET /presence?topic=, GET /stats")
+		apiError(w, http.StatusNotFound, "no such endpoint: try POST /publish, GET /presence?topic=, GET /history?topic=, GET /stats")
 		return
 	}
 	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {

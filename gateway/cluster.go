@@ -153,6 +153,9 @@ type sendResult struct {
 // it. Any goroutine may call it, including an event loop.
 func (cl *clusterLink) publish(g *Gateway, topics []string, compact []byte) (sendResult, error) {
 	var res sendResult
+	if g.hist != nil {
+		return cl.publishHistory(g, topics, compact)
+	}
 	for _, t := range topics {
 		cl.send(g, t, compact, nats.Header{}, func() *server.PreparedFrame { return encodeMessage(t, compact) }, &res)
 	}
@@ -235,7 +238,10 @@ func (g *Gateway) Receive(m broker.Message) {
 			cl.rejected.Add(1)
 			return
 		}
-		fr = encodeMessage(m.Topic, m.Payload)
+		msg := newMessage(m.Topic, m.Payload, g.positionOf(m))
+		cl.received.Add(1)
+		_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliverMessage(msg) }})
+		return
 	case "join", "leave":
 		fr = eventFrame(kind, m.Topic, m.Header.Get(headerUser))
 	default:

@@ -10,6 +10,11 @@
 // posted to each loop once (server.Loop.Post, which keeps the order of
 // publishes), and each loop writes the same bytes to its own subscribers
 // under the server's MaxOutbound bound, with the configured slow policy.
+// A topic with more subscribers on a loop than one step writes
+// (server.SliceItems, fewer for large frames) is written in bounded steps
+// (server.Loop.PostSliced, fanout.go), so accepts and other connections
+// keep their latency during a large fan-out; later deliveries on that
+// loop queue behind it, so order holds.
 // Gateway state per connection lives in those loop-owned maps, and only
 // while there is some: an idle connection costs the gateway nothing.
 //
@@ -20,6 +25,16 @@
 // broker hands back (Receive) through the same per-loop path. The link is
 // the small Cluster interface, in cluster*.go; the rest of the package
 // only calls it at a topic's first and last subscriber and at publish.
+//
+// With a history store (UseHistory: history.Local on one node,
+// history.JetStream in a cluster) every message is stored before it is
+// delivered and carries its offset and epoch; a subscriber that comes
+// back with a cursor recovers what it missed (recover.go, following the
+// package history recipe: buffer live messages while reading history,
+// then merge by offset). The same subscriptions serve Server-Sent Events
+// and long polls (Streams: sse.go, poll.go) on server's held-open HTTP
+// responses, so those clients cost no goroutine either; cursors in URLs
+// and SSE ids are "<epoch>/<offset>" (cursor.go).
 //
 // Tokens are JWTs (Claims), HS256 with a shared secret or RS256/ES256
 // with public keys from PEM or a JWKS (KeySet, JWKSFetcher), that name the

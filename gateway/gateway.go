@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server"
 )
 
@@ -42,6 +43,13 @@ type Gateway struct {
 	dedup        *dedup // nil: ids disabled
 	presence     presenceBatcher
 	cluster      *clusterLink // nil: a single node; set by JoinCluster before Serve
+	// sliceItems is how many subscribers one step of a sliced delivery
+	// writes at most (server.SliceItems; tests lower it).
+	sliceItems int
+
+	hist  history.Store  // nil: history off; set by UseHistory before Serve
+	reads chan struct{}  // a slot per history read running (maxHistoryReads)
+	local *history.Local // hist when it is the single-node store
 }
 
 // Errors of a Gateway used out of order.
@@ -63,7 +71,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize)}
+	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize), sliceItems: server.SliceItems}
 	if len(cfg.JWTSecret) > 0 || cfg.JWTKeys != nil {
 		g.verifier = newTokenVerifier(cfg)
 	}
@@ -83,6 +91,7 @@ func (g *Gateway) Attach(srv *server.Server) error {
 		g.shards[i] = newShard(g, l)
 	}
 	g.srv = srv
+	go g.runPollSweeper(srv.Done())
 	if g.cfg.PresenceEvents {
 		go g.runPresence() // one per Gateway; ends with the server
 	}
@@ -104,14 +113,25 @@ func (g *Gateway) shardFor(c *server.Conn) *shard {
 type opening struct {
 	grant  *grant
 	topics []string
+	since  map[string]history.Position // cursors of ?since.<topic>=
 }
 
 // Authorize implements server.Authorizer. It verifies the token when one
 // is required (401 when missing or invalid) and checks the topics of the
-// ?topics= parameter (400 when malformed or too many, 403 when the token
-// does not allow one). What it decides goes to OnOpen as the connection's
-// open value. Loop-only.
+// ?topics= parameter and their since.<topic> cursors (400 when malformed
+// or too many, 403 when the token does not allow one). What it decides
+// goes to OnOpen as the connection's open value. Loop-only.
 func (g *Gateway) Authorize(c *server.Conn, r *server.UpgradeRequest) (any, error) {
+	o, err := g.authorizeQuery(c, r)
+	if err != nil || (o.grant == nil && len(o.topics) == 0) {
+		return nil, err // an anonymous connection with nothing to keep
+	}
+	return o, nil
+}
+
+// authorizeQuery checks the token and topics of a request's query, for
+// WebSocket upgrades and streams alike. Loop-only.
+func (g *Gateway) authorizeQuery(c *server.Conn, r *server.UpgradeRequest) (*opening, error) {
 	if g.shardFor(c) == nil {
 		return nil, errNotReady
 	}
@@ -137,14 +157,17 @@ func (g *Gateway) Authorize(c *server.Conn, r *server.UpgradeRequest) (any, erro
 			return nil, &server.StatusError{Status: http.StatusForbidden, Reason: fmt.Sprintf("not allowed to subscribe to %q", t)}
 		}
 	}
-	if gr == nil && len(topics) == 0 {
-		return nil, nil // an anonymous connection with nothing to keep
+	since, err := sinceFromQuery(q, topics)
+	if err != nil {
+		return nil, &server.StatusError{Status: http.StatusBadRequest, Reason: err.Error()}
 	}
-	return &opening{grant: gr, topics: topics}, nil
+	return &opening{grant: gr, topics: topics, since: since}, nil
 }
 
 // OnOpen implements server.Handler: it keeps the token's grant and
-// subscribes the topics given in the URL. Loop-only.
+// subscribes the topics given in the URL, recovering those with a cursor
+// (then a "subscribed" message says whether all were recovered).
+// Loop-only.
 func (g *Gateway) OnOpen(c *server.Conn) {
 	o, _ := c.Open().(*opening)
 	sh := g.shardFor(c)
@@ -153,9 +176,11 @@ func (g *Gateway) OnOpen(c *server.Conn) {
 	}
 	s := sh.session(c, true)
 	s.grant = o.grant
-	for _, t := range o.topics {
-		sh.subscribe(c, s, t)
-	}
+	sh.subscribeFrom(c, s, o.topics, o.since, func(res []topicResult) {
+		if len(o.since) > 0 {
+			g.replySubscribed(sh, c, o.topics, nil, res)
+		}
+	})
 }
 
 // OnClose implements server.Handler: it removes every subscription of c

@@ -29,6 +29,11 @@ const (
 	DefaultMaxClientMessage = 64 << 10
 	DefaultMaxClientErrors  = 8
 	DefaultMaxPresenceUsers = 1000
+	// DefaultPollTimeout is how long a long poll is held: under the 30 s
+	// many proxies and load balancers allow an idle response.
+	DefaultPollTimeout = 25 * time.Second
+	// maxPollTimeout keeps a held poll within what clients wait for.
+	maxPollTimeout = 10 * time.Minute
 
 	DefaultMaxPublishTopics       = 16
 	DefaultPresenceInterval       = time.Second
@@ -76,6 +81,9 @@ type Config struct {
 	PresenceEvents bool
 	// SlowPolicy is SlowClose (the default) or SlowDrop.
 	SlowPolicy SlowPolicy
+	// PollTimeout bounds how long GET /poll holds a request that has
+	// nothing to answer yet; then it answers with no messages.
+	PollTimeout time.Duration
 
 	// MaxPublishTopics bounds the distinct topics of one publish (API or
 	// client): each topic costs one frame of the message's size, since the
@@ -145,6 +153,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxPresenceUsers == 0 {
 		c.MaxPresenceUsers = DefaultMaxPresenceUsers
 	}
+	if c.PollTimeout == 0 {
+		c.PollTimeout = DefaultPollTimeout
+	}
 	if c.SlowPolicy == "" {
 		c.SlowPolicy = SlowClose
 	}
@@ -196,6 +207,9 @@ func (c Config) Validate() error {
 	}
 	if c.SlowPolicy != SlowClose && c.SlowPolicy != SlowDrop {
 		errs = append(errs, fmt.Errorf("slow-policy must be close or drop, got %q", c.SlowPolicy))
+	}
+	if c.PollTimeout < 0 || c.PollTimeout > maxPollTimeout {
+		errs = append(errs, fmt.Errorf("poll-timeout must be between 1ms and %v, got %v", maxPollTimeout, c.PollTimeout))
 	}
 	if c.MaxPublishTopics < 0 || c.MaxPublishTopics > 1<<16 {
 		errs = append(errs, fmt.Errorf("max-publish-topics must be between 1 and 65536, got %d", c.MaxPublishTopics))

@@ -20,6 +20,7 @@ type clientMsg struct {
 	Topics []string        `json:"topics"`
 	Data   json.RawMessage `json:"data"`
 	Ref    json.RawMessage `json:"ref"`
+	Since  json.RawMessage `json:"since"`
 }
 
 // topicList returns the topics of m: "topic" and "topics" together.
@@ -40,6 +41,17 @@ type reply struct {
 	Ref    json.RawMessage `json:"ref,omitempty"`
 	// Duplicate marks a publish whose id was already published.
 	Duplicate bool `json:"duplicate,omitempty"`
+	// Recovered answers a subscribe with a cursor: every missed message
+	// follows (true), or the history no longer reaches back (false).
+	Recovered *bool `json:"recovered,omitempty"`
+	// Positions are the recovered topics' positions after what follows.
+	Positions map[string]positionJSON `json:"positions,omitempty"`
+}
+
+// positionJSON is a history position as the protocol writes it.
+type positionJSON struct {
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
 }
 
 // OnMessage implements server.Handler: it runs one client request. Every request
@@ -137,12 +149,46 @@ func (g *Gateway) onSubscribe(sh *shard, c *server.Conn, m *clientMsg) error {
 	if have+len(topics) > g.cfg.MaxTopicsPerConn && have+g.newTopics(sh, c, topics) > g.cfg.MaxTopicsPerConn {
 		return fmt.Errorf("at most %d topics per connection", g.cfg.MaxTopicsPerConn)
 	}
-	s = sh.session(c, true)
-	for _, t := range topics {
-		sh.subscribe(c, s, t)
+	since, err := sinceFromMessage(m.Since, topics)
+	if err != nil {
+		return err
 	}
-	g.reply(sh, c, &reply{Type: "subscribed", Topics: topics, Ref: m.Ref})
+	s = sh.session(c, true)
+	ref := m.Ref
+	sh.subscribeFrom(c, s, topics, since, func(res []topicResult) {
+		g.replySubscribed(sh, c, topics, ref, res)
+	})
 	return nil
+}
+
+// replySubscribed answers a subscribe and delivers what its recovery
+// found, in order, before any live message. recovered is set only when
+// the request gave cursors: true when every one of them was honoured.
+func (g *Gateway) replySubscribed(sh *shard, c *server.Conn, topics []string, ref json.RawMessage, res []topicResult) {
+	r := &reply{Type: "subscribed", Topics: topics, Ref: ref}
+	all := true
+	for _, tr := range res {
+		if !tr.asked {
+			continue
+		}
+		all = all && tr.recovered
+		if r.Positions == nil {
+			r.Positions = make(map[string]positionJSON, len(res))
+		}
+		r.Positions[tr.topic] = positionJSON{Offset: tr.next.Offset, Epoch: tr.next.Epoch}
+		if r.Recovered == nil {
+			r.Recovered = new(bool)
+		}
+	}
+	if r.Recovered != nil {
+		*r.Recovered = all
+	}
+	g.reply(sh, c, r)
+	for _, tr := range res {
+		for _, m := range tr.out {
+			sh.send(c, m)
+		}
+	}
 }
 
 // onUnsubscribe leaves the topics of m; topics not subscribed are ignored.

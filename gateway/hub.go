@@ -31,6 +31,14 @@ type shard struct {
 	// not refilled yet (see sweepBuckets).
 	bucketOnly map[*server.Conn]struct{}
 
+	polls     map[*server.Conn]int64 // held long polls: deadline, unix ms
+	pollCount atomic.Int64           // len(polls), for the sweeper
+	scratch   []byte                 // SSE events and poll answers being written
+	body      []byte                 // a poll answer's body
+
+	cur *job     // the job running on the loop now, if any (see deliverSliced)
+	fan fanQueue // deliveries written in steps
+
 	stats shardStats
 }
 
@@ -52,7 +60,7 @@ type shardStats struct {
 // topicSubs is one topic's subscribers on one loop.
 type topicSubs struct {
 	name  string
-	subs  map[*server.Conn]struct{}
+	subs  map[*server.Conn]*catchup // nil: live, nothing to recover
 	peak  int
 	users map[string]uint32 // authenticated subscribers by user id; nil until one subscribes
 	upeak int
@@ -69,6 +77,7 @@ type session struct {
 	struckAt uint32       // unix seconds of the first error of the window
 	tokens   float32      // the message rate bucket (see allow)
 	lastMs   int64        // when tokens was last filled; 0: never
+	stream   *streamState // an SSE or long-poll connection; nil for WebSocket
 }
 
 // clientErrorWindow is the window over which a connection's error replies
@@ -101,8 +110,10 @@ func shrink[K comparable, V any](m map[K]V, peak *int) map[K]V {
 }
 
 func newShard(g *Gateway, l *server.Loop) *shard {
-	return &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
-		bucketOnly: make(map[*server.Conn]struct{})}
+	sh := &shard{g: g, l: l, idx: l.Index(), topics: make(map[string]*topicSubs), conns: make(map[*server.Conn]*session),
+		bucketOnly: make(map[*server.Conn]struct{}), polls: make(map[*server.Conn]int64)}
+	sh.fan.step = sh.fanStep
+	return sh
 }
 
 // session returns c's session, creating it when create is set.
@@ -118,7 +129,7 @@ func (sh *shard) session(c *server.Conn, create bool) *session {
 
 // release drops c's session when it no longer holds anything.
 func (sh *shard) release(c *server.Conn, s *session) {
-	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 {
+	if s.grant != nil || len(s.topics) > 0 || s.strikes > 0 || s.stream != nil {
 		return
 	}
 	if !sh.g.bucketFull(s, time.Now().UnixMilli()) {
@@ -172,14 +183,14 @@ func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 			return
 		}
 	} else {
-		ts = &topicSubs{name: topic, subs: make(map[*server.Conn]struct{}, 1)}
+		ts = &topicSubs{name: topic, subs: make(map[*server.Conn]*catchup, 1)}
 		sh.topics[topic] = ts
 		sh.topicsPeak = max(sh.topicsPeak, len(sh.topics))
 		if sh.g.reg.add(topic) {
 			sh.g.clusterInterest(topic)
 		}
 	}
-	ts.subs[c] = struct{}{}
+	ts.subs[c] = nil
 	ts.peak = max(ts.peak, len(ts.subs))
 	user := s.user()
 	if user != "" {
@@ -254,10 +265,17 @@ func (s *session) user() string {
 }
 
 // deliver writes a prepared frame to every subscriber of topic on this
-// loop and returns how many took it.
+// loop and returns how many took it. More subscribers than one step
+// writes, or a sliced delivery still in progress, make it a sliced
+// delivery (fanout.go): it returns 0 and the current job's share counts
+// the rest when its last step has run.
 func (sh *shard) deliver(topic string, fr *server.PreparedFrame) int {
 	ts := sh.topics[topic]
 	if ts == nil {
+		return 0
+	}
+	if sh.sliced(ts, fr) {
+		sh.deliverSliced(ts, nil, fr)
 		return 0
 	}
 	n := 0
@@ -272,6 +290,40 @@ func (sh *shard) deliver(topic string, fr *server.PreparedFrame) int {
 	}
 	sh.stats.delivered.Add(uint64(n))
 	return n
+}
+
+// deliverMessage writes m to every subscriber of its topic on this loop,
+// through each one's transport (WebSocket, SSE, long poll), and returns
+// how many took it. Subscribers still recovering get it through admit.
+// Like deliver, it may go in steps (fanout.go) and then returns 0.
+func (sh *shard) deliverMessage(m *message) int {
+	ts := sh.topics[m.topic]
+	if ts == nil {
+		return 0
+	}
+	if sh.sliced(ts, m.frame) {
+		sh.deliverSliced(ts, m, nil)
+		return 0
+	}
+	n := 0
+	for c, cs := range ts.subs { // see deliver on closing during range
+		if cs != nil && !sh.admit(c, ts, cs, m) {
+			continue
+		}
+		if sh.send(c, m) {
+			n++
+		}
+	}
+	sh.stats.delivered.Add(uint64(n))
+	return n
+}
+
+// send writes one message to c on its transport.
+func (sh *shard) send(c *server.Conn, m *message) bool {
+	if c.Streaming() {
+		return sh.sendStream(c, m)
+	}
+	return sh.push(c, m.frame)
 }
 
 // push writes one prepared frame to c under the server's MaxOutbound

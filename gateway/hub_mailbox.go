@@ -32,8 +32,19 @@ func (j *job) finish(n int) {
 // server is stopping). A loop that has never served a connection has no
 // subscriber to deliver to: its share is 0, and no error. Any goroutine
 // may call it, including the loop itself.
-func (sh *shard) enqueue(j *job) error {
-	err := sh.l.Post(func() { j.finish(j.run(sh)) })
+func (sh *shard) enqueue(j *job) error { return sh.enqueueRun(j, j.run) }
+
+// enqueueRun is enqueue with the loop's work given apart from j, for jobs
+// made of several pieces (one message per topic) that count as one. While
+// run runs, j is the shard's current job, so a sliced delivery it starts
+// (deliverSliced) holds j open until its last step.
+func (sh *shard) enqueueRun(j *job, run func(*shard) int) error {
+	err := sh.l.Post(func() {
+		sh.cur = j
+		n := run(sh)
+		sh.cur = nil
+		j.finish(n)
+	})
 	switch {
 	case err == nil:
 		return nil

@@ -5,13 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/gobwas/ws"
-
-	"github.com/myriadws/myriad/server"
 )
 
 // PublishError is a publish refused for its input (a bad topic or data);
@@ -19,43 +14,6 @@ import (
 type PublishError struct{ Reason string }
 
 func (e *PublishError) Error() string { return e.Reason }
-
-// topicFrame is one topic's message of a publish, prepared as a complete
-// text frame by the first loop that has a subscriber of the topic when the
-// publish runs there, and shared read-only by every loop after that. Built
-// lazily on the loops, not when the publish is made, so that a topic
-// nobody subscribes to costs no frame, while a subscription made before
-// the publish reaches a loop (a URL topic, subscribed in OnOpen just after
-// the 101 was written) still receives it, in the loop's order.
-type topicFrame struct {
-	topic string
-	data  []byte // compact JSON, shared by the topics of the publish
-	once  sync.Once
-	frame *server.PreparedFrame
-}
-
-// get returns the frame, building it (and counting it) on first use. Any
-// goroutine may call it.
-func (f *topicFrame) get(g *Gateway) *server.PreparedFrame {
-	f.once.Do(func() {
-		f.frame = encodeMessage(f.topic, f.data)
-		g.encoded.Add(1)
-		g.encodedBytes.Add(uint64(len(f.frame.Payload())))
-	})
-	return f.frame
-}
-
-// encodeMessage prepares {"type":"message","topic":topic,"data":data}.
-// Topic names need no JSON escaping (see checkTopic); data is compact JSON.
-func encodeMessage(topic string, data []byte) *server.PreparedFrame {
-	const pre, mid = `{"type":"message","topic":"`, `","data":`
-	b := make([]byte, 0, len(pre)+len(topic)+len(mid)+len(data)+1)
-	b = append(b, pre...)
-	b = append(b, topic...)
-	b = append(b, mid...)
-	b = append(b, data...)
-	return server.Prepare(ws.OpText, append(b, '}'))
-}
 
 // dispatch hands j to every loop once. It returns the first refusal
 // (server.ErrBusy or ErrClosed); the loops that took j still run it.
@@ -101,7 +59,7 @@ func (g *Gateway) publishInput(topics []string, data []byte) ([]string, []byte, 
 
 // dispatchMessages validates data and topics and dispatches them as one
 // job, which encodes one frame per distinct topic that has subscribers
-// when it runs (topicFrame). The topic is inside the frame, so topics
+// when it runs (lazyMessage). The topic is inside the frame, so topics
 // cannot share one; a topic nobody subscribes to costs nothing beyond its
 // name check, and at most MaxPublishTopics frames are built
 // (Stats.EncodedBytes accounts them). done, when not nil, becomes the
@@ -118,18 +76,28 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 	}
 	g.publishes.Add(uint64(len(distinct)))
 	if g.cluster != nil {
+		if g.hist != nil {
+			// Appending waits for JetStream's acknowledgement, which a
+			// loop must not: the append goes on apart, so two quick
+			// publishes of one client may be stored in either order.
+			go func() { _, _ = g.cluster.publish(g, distinct, compact) }()
+			return nil, nil
+		}
 		_, err := g.cluster.publish(g, distinct, compact)
 		return nil, err
 	}
-	frames := make([]*topicFrame, len(distinct))
+	if g.local != nil {
+		return g.publishLocal(distinct, compact, done)
+	}
+	msgs := make([]*lazyMessage, len(distinct))
 	for i, t := range distinct {
-		frames[i] = &topicFrame{topic: t, data: compact}
+		msgs[i] = &lazyMessage{topic: t, data: compact}
 	}
 	j := &job{done: done, run: func(sh *shard) int {
 		n := 0
-		for _, f := range frames {
-			if sh.topics[f.topic] != nil {
-				n += sh.deliver(f.topic, f.get(g))
+		for _, m := range msgs {
+			if sh.topics[m.topic] != nil {
+				n += sh.deliverMessage(m.get(g))
 			}
 		}
 		return n

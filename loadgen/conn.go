@@ -119,9 +119,14 @@ func (c *Conn) Schedule(at int64) {
 
 // Close starts the closing handshake with code (0 sends no code): our close
 // frame is written, and the socket is closed when the server answers or
-// after Plan.CloseTimeout. It does nothing unless the connection is open.
+// after Plan.CloseTimeout. An SSE stream, which has no closing handshake,
+// is aborted instead. It does nothing unless the connection is open.
 func (c *Conn) Close(code ws.StatusCode) {
 	if c.phase != phaseOpen {
+		return
+	}
+	if c.loop.s.targets[c.target].sse {
+		c.Abort() // a stream has no closing handshake
 		return
 	}
 	c.phase = phaseClosing
@@ -154,4 +159,16 @@ func (c *Conn) writeClose(code ws.StatusCode) bool {
 		payload = p[:2]
 	}
 	return c.writeFrame(ws.OpClose, payload)
+}
+
+// Abort closes the TCP connection at once, with no closing handshake, as a
+// client whose network went away would (the server sees the socket end).
+// It is counted as a close we asked for, not a drop. It does nothing
+// unless the connection is open.
+func (c *Conn) Abort() {
+	if c.phase != phaseOpen {
+		return
+	}
+	c.phase = phaseClosing
+	_ = c.loop.el.Close(c.gc)
 }

@@ -155,6 +155,7 @@ func (s *Session) dialWorker() {
 func (s *Session) dial(j job) {
 	c := &Conn{id: j.id, target: j.target, source: j.source, attempt: j.attempt, wslot: iwheel.NoSlot}
 	c.start = s.Now()
+	s.carry(c)
 	s.m.attempts.Add(1)
 	nc, err := s.dialers[j.source].DialContext(s.dialCtx, "tcp", s.targets[j.target].addr)
 	if err != nil {
@@ -178,6 +179,9 @@ func (s *Session) attemptFailed(j job, cause string) {
 		s.m.retries.Add(1)
 		j.attempt++
 		j.due = s.Now() + int64(retryBackoff)
+		if s.retryRedial(j) {
+			return
+		}
 		s.retryMu.Lock()
 		s.retryQ = append(s.retryQ, j)
 		s.retryMu.Unlock()
@@ -185,4 +189,5 @@ func (s *Session) attemptFailed(j job, cause string) {
 	}
 	s.m.failedConns.Add(1)
 	s.pending.Add(-1)
+	s.redialDone(j.id)
 }

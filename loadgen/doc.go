@@ -20,12 +20,16 @@
 //
 // A Scenario drives a Session through its phases (Connect, Settle, Hold,
 // Each) and may implement ConnHandler to act on each connection's events on
-// the loop. idle, echo, churn, broadcast and capacity are built in;
+// the loop. idle, echo, churn, broadcast, sse, reconnect and capacity are built in;
 // Scenarios lists them. capacity ramps connections in steps until an SLO
 // breaks and reports the largest count held. broadcast subscribes connections to a pub/sub gateway's topic and
 // drives it from one HTTP publisher, measuring fan-out latency per delivery
 // and per message (until the last subscriber has it) and counting lost,
-// duplicated and reordered deliveries per subscriber. New
+// duplicated and reordered deliveries per subscriber. sse holds Server-Sent
+// Events streams (http:// targets, read by the same reactor) idle or under
+// broadcast; reconnect drops every subscriber in a wave while publishing and
+// checks that each, resumed from its last offset (Session.Redial), recovers
+// what it missed once and in order. New
 // scenarios register their own counters and latency histograms with the
 // Session so they appear in reports without any change to the report format.
 //

@@ -32,7 +32,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	key := handshakeKey(s.seed, c.id)
-	l.out = s.requests[c.target].appendRequest(l.out[:0], &key)
+	l.out = s.request(c).appendRequest(l.out[:0], &key)
 	l.schedule(c, c.start+int64(s.plan.HandshakeTimeout))
 	return l.out, gnet.None
 }
@@ -98,10 +98,18 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	now := s.Now()
+	sse := s.targets[c.target].sse
 	if c.phase == phaseHandshake {
-		if act, done := h.handshake(c, now); !done {
+		hs := h.handshake
+		if sse {
+			hs = h.streamHandshake
+		}
+		if act, done := hs(c, now); !done {
 			return act
 		}
+	}
+	if sse {
+		return h.events(c, now)
 	}
 	return h.frames(c, now)
 }
@@ -126,6 +134,12 @@ func (h *handler) handshake(c *Conn, now int64) (act gnet.Action, done bool) {
 		return gnet.Close, false
 	}
 	_, _ = c.gc.Discard(n)
+	return h.opened(c, now)
+}
+
+// opened marks c upgraded (or, for an SSE stream, answered with its head).
+func (h *handler) opened(c *Conn, now int64) (act gnet.Action, done bool) {
+	s := h.s
 	c.loop.wheel.remove(c)
 	c.loop.waiting.Store(int64(c.loop.wheel.len()))
 	c.phase = phaseOpen

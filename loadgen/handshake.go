@@ -24,17 +24,27 @@ var (
 
 // requestTemplate is a target's upgrade request split around the key, built
 // once per target so each connection only appends. It offers no extension
-// and no subprotocol, so a 101 that accepts one fails the connection.
+// and no subprotocol, so a 101 that accepts one fails the connection. For
+// an SSE target it is instead the whole plain GET, which has no key.
 type requestTemplate struct {
-	t handshake.RequestTemplate
+	t   handshake.RequestTemplate
+	sse []byte
 }
 
 func newRequestTemplate(t target) requestTemplate {
+	if t.sse {
+		return requestTemplate{sse: []byte("GET " + t.path + " HTTP/1.1\r\nHost: " + t.host +
+			"\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: myriad-loadgen\r\n\r\n")}
+	}
 	return requestTemplate{t: handshake.NewRequestTemplate(t.host, t.path, handshake.Offer{}, "User-Agent: myriad-loadgen\r\n")}
 }
 
-// appendRequest appends the upgrade request with the given key.
-func (rt requestTemplate) appendRequest(dst []byte, key *[24]byte) []byte {
+// appendRequest appends the upgrade request with the given key (unused for
+// an SSE GET).
+func (rt *requestTemplate) appendRequest(dst []byte, key *[24]byte) []byte {
+	if rt.sse != nil {
+		return append(dst, rt.sse...)
+	}
 	return rt.t.Append(dst, key[:])
 }
 

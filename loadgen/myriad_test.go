@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/gateway"
+	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server"
 )
 
@@ -109,19 +110,34 @@ func TestChurnAgainstMyriad(t *testing.T) {
 }
 
 // startMyriadGateway runs a myriad server with the pub/sub gateway on /ws
-// and its publish API on another loopback port, and returns the server,
-// the subscribe URL and the API's base URL.
-func startMyriadGateway(t *testing.T) (*server.Server, string, string) {
+// (and its streams, /sse and /poll) and its publish API on another
+// loopback port, with a history of the default bounds as the myriad
+// command keeps, and returns the server, the subscribe URL and the API's
+// base URL. edit, if given, changes the server's configuration.
+func startMyriadGateway(t *testing.T, edit ...func(*server.Config)) (*server.Server, string, string) {
 	t.Helper()
 	gw, err := gateway.New(gateway.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{
-		Addr:   "127.0.0.1:0",
-		Logger: zap.NewNop(),
-		Routes: map[string]server.Handler{"/ws": gw},
-	})
+	st, err := history.NewLocal(history.Config{})
+	if err == nil {
+		err = gw.UseHistory(st)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cfg := server.Config{
+		Addr:    "127.0.0.1:0",
+		Logger:  zap.NewNop(),
+		Routes:  map[string]server.Handler{"/ws": gw},
+		Streams: gw.Streams(),
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err == nil {
 		err = gw.Attach(srv)
 	}

@@ -133,9 +133,15 @@ func (p Plan) Validate() error {
 	if len(p.Targets) == 0 {
 		return errors.New("no target: give --url ws://host:port/path")
 	}
-	for _, t := range p.Targets {
-		if _, err := parseTarget(t); err != nil {
+	for _, raw := range p.Targets {
+		t, err := parseTarget(raw)
+		if err != nil {
 			return err
+		}
+		if t.sse && p.Scenario != "sse" {
+			// Only the sse scenario reads event streams; anywhere else an
+			// http:// URL is a mistake for ws://.
+			return fmt.Errorf("target %q: scheme must be ws:// (http:// is for the sse scenario)", raw)
 		}
 	}
 	switch {
@@ -165,11 +171,14 @@ func (p Plan) Validate() error {
 }
 
 // target is a parsed ws:// URL with its request line and Host header ready.
+// An http:// URL is a Server-Sent Events stream (sse): a plain GET whose
+// 200 response body is read as text/event-stream instead of frames.
 type target struct {
 	url  string
 	addr string // host:port to dial
 	host string // Host header
 	path string // request target: path and query
+	sse  bool
 }
 
 func parseTarget(raw string) (target, error) {
@@ -177,12 +186,15 @@ func parseTarget(raw string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("target %q: %w", raw, err)
 	}
+	sse := false
 	switch u.Scheme {
 	case "ws":
-	case "wss":
-		return target{}, fmt.Errorf("target %q: wss:// is not supported; the load generator speaks plain ws://", raw)
+	case "http":
+		sse = true
+	case "wss", "https":
+		return target{}, fmt.Errorf("target %q: %s:// is not supported; the load generator speaks plain ws:// (and http:// for SSE)", raw, u.Scheme)
 	default:
-		return target{}, fmt.Errorf("target %q: scheme must be ws://", raw)
+		return target{}, fmt.Errorf("target %q: scheme must be ws:// (or http:// for an SSE stream)", raw)
 	}
 	if u.Host == "" {
 		return target{}, fmt.Errorf("target %q: no host", raw)
@@ -196,7 +208,7 @@ func parseTarget(raw string) (target, error) {
 	if path == "" {
 		path = "/"
 	}
-	return target{url: raw, addr: net.JoinHostPort(host, port), host: u.Host, path: path}, nil
+	return target{url: raw, addr: net.JoinHostPort(host, port), host: u.Host, path: path, sse: sse}, nil
 }
 
 // ParseSources parses a source address list: addresses and inclusive ranges

@@ -132,6 +132,8 @@ func Scenarios() []ScenarioInfo {
 		{Name: "slowloris", Summary: "attack: open --conns connections and trickle the upgrade request a byte a second, never finishing it (loopback only)", New: func() Scenario { return NewSlowloris() }},
 		{Name: "slow-readers", Summary: "attack: upgrade --conns connections to the target URL (e.g. /ws?topics=t) and never read (loopback only)", New: func() Scenario { return NewSlowReaders() }},
 		{Name: "capacity", Summary: "open connections in --step steps held --step-hold (optionally with --traffic echo) until an SLO (--slo-*) breaks or --conns are open; the largest count held", New: func() Scenario { return new(Capacity) }},
+		{Name: "sse", Summary: "--conns Server-Sent Events clients on GET /sse?topics=--topic; --mode idle holds them (heartbeats, memory per connection) or --mode broadcast runs broadcast's publisher over them", New: func() Scenario { return new(SSE) }},
+		{Name: "reconnect", Summary: "--conns subscribers on --topic while a publisher posts --pub-rate/s; at --wave-at all drop within --wave-spread and resume after --reconnect-delay with ?since.; recovered, lost, duplicated, time until all are back", New: func() Scenario { return new(Reconnect) }},
 		{Name: "churn", Summary: "open connections at --rate for --duration, each living --conns/--rate seconds; connect latency and failures", New: func() Scenario { return new(Churn) }},
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })

@@ -38,7 +38,12 @@ type Session struct {
 	m       *metrics
 	connRec *Recorder
 
+	// sseBeats and sseNamed count SSE heartbeats and named events; nil
+	// unless a target is an SSE stream.
+	sseBeats, sseNamed *Counter
+
 	jobs      chan job
+	redials   redials
 	retryMu   sync.Mutex
 	retryQ    []job
 	pending   atomic.Int64 // connections scheduled and not yet upgraded or given up
@@ -111,6 +116,10 @@ func newSession(p Plan, log *zap.Logger, hooks ConnHandler) (*Session, error) {
 		}
 		s.targets = append(s.targets, t)
 		s.requests = append(s.requests, newRequestTemplate(t))
+		if t.sse && s.sseBeats == nil {
+			s.sseBeats = s.m.counter(CounterSSEHeartbeats)
+			s.sseNamed = s.m.counter(CounterSSENamedEvents)
+		}
 	}
 	s.dialers = make([]net.Dialer, max(1, len(p.Sources)))
 	for i := range s.dialers {
@@ -179,6 +188,7 @@ func (s *Session) start() error {
 func (s *Session) stop() {
 	s.stopping.Store(true)
 	s.dialStop()
+	s.stopRedials()
 	close(s.jobs)
 	s.workers.Wait()
 	s.pacerStop()
@@ -250,6 +260,7 @@ func (s *Session) upgraded(c *Conn, now int64) {
 	s.m.upgraded.Add(1)
 	s.m.opened(c.target)
 	s.pending.Add(-1)
+	s.redialDone(c.id)
 	s.connRec.Record(now - c.start)
 	if s.hooks != nil {
 		s.hooks.Upgraded(c, now)

@@ -159,7 +159,7 @@ func (l *loop) budgetStep(now int64) {
 	l.held.total.Store(sum)
 	for c, since := range l.held.stuck {
 		switch {
-		case c.state != stateOpen || c.flags&flagKill != 0:
+		case (c.state != stateOpen && c.state != stateStream) || c.flags&flagKill != 0:
 			delete(l.held.stuck, c)
 		case c.gc.OutboundBuffered() >= s.cfg.MaxOutbound/2:
 			if now-since >= s.slowMs {

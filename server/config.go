@@ -156,6 +156,10 @@ type Config struct {
 	// HEAD (see Page), such as a demo page beside the WebSocket
 	// endpoints. Optional; a path may not be both a route and a page.
 	Pages map[string]Page
+	// Streams maps request paths to held-open HTTP responses for plain
+	// GETs (see Stream): Server-Sent Events, long polls. Optional; a path
+	// is a route, a page or a stream, never two; at most 255 streams.
+	Streams map[string]Stream
 	// Logger receives the server's logs. Nil discards them.
 	Logger *zap.Logger
 	// ReusePort lets several processes (the workers of `myriad
@@ -282,6 +286,12 @@ func (c Config) Validate() error {
 	}
 	for path, p := range c.Pages {
 		errs = append(errs, validatePage(path, p, c.Routes)...)
+	}
+	if len(c.Streams) > 255 {
+		errs = append(errs, fmt.Errorf("at most 255 streams, got %d", len(c.Streams)))
+	}
+	for path, st := range c.Streams {
+		errs = append(errs, validateStream(path, st, &c)...)
 	}
 	for path, h := range c.Routes {
 		if !strings.HasPrefix(path, "/") {

@@ -39,7 +39,8 @@ const (
 	stateOpen                       // upgraded
 	stateClosing                    // close frame sent, waiting for the peer's
 	stateClosed                     // OnClose ran
-	statePage                       // a Page was answered; waiting for it to be sent
+	statePage                       // a Page was answered, or a stream ended; waiting for it to be sent
+	stateStream                     // a held-open HTTP response (Config.Streams)
 )
 
 type connFlags uint8
@@ -52,6 +53,7 @@ const (
 	// takeover in either direction (the only parameters the server
 	// accepts), so this bit is all the extension state a connection has.
 	flagDeflate
+	flagStream // a StreamHandler accepted it: its OnClose runs at close
 )
 
 // Errors returned by Send and SendPrepared.
@@ -139,8 +141,14 @@ func (c *Conn) Subprotocol() string {
 // Loop-only.
 func (c *Conn) Compressed() bool { return c.flags&flagDeflate != 0 }
 
-// Path returns the route the connection was upgraded on. Loop-only.
-func (c *Conn) Path() string { return c.loop.srv.routes[c.route].path }
+// Path returns the route the connection was upgraded on, or the stream
+// path it was accepted on. Loop-only.
+func (c *Conn) Path() string {
+	if c.flags&flagStream != 0 {
+		return c.loop.srv.streams[c.route].path
+	}
+	return c.loop.srv.routes[c.route].path
+}
 
 // inbound holds what a connection has received but not yet delivered: the
 // rest of a data frame whose payload is still arriving and the fragments of

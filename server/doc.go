@@ -40,6 +40,11 @@
 //   - Static pages: Config.Pages answers a plain GET or HEAD of a path
 //     (a demo or status page beside the WebSocket endpoints) with a
 //     Page rendered once and written from memory by the event loop.
+//   - Held-open responses: Config.Streams hands a plain GET of a path to a
+//     StreamHandler that writes the response head with Conn.SendRaw and
+//     keeps writing raw bytes (SSE events, a long poll's answer) under
+//     the MaxOutbound bound, with optional heartbeats every PingInterval,
+//     until it calls Conn.EndStream or the client leaves.
 //   - Shutdown: Drain sends every connection Close 1001 and reports in a
 //     DrainReport whether all closed or the timeout ran out.
 //   - Counters: Server.Stats, Server.Breakdown (by route, refusal status,

@@ -40,6 +40,9 @@ func (l *loop) drainStep(now int64) {
 		case stateHandshake:
 			c.reason = ReasonDrain
 			l.reject(c, errDraining)
+		case stateStream:
+			c.reason = ReasonDrain
+			l.kill(c)
 		case stateOpen:
 			c.flags |= flagDrained
 			l.startClose(c, ws.StatusGoingAway, "server shutting down", ReasonDrain)

@@ -77,7 +77,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		return l.readFrames(c)
 	case stateClosing:
 		return l.readFrames(c) // only a close frame matters now
-	case statePage:
+	case statePage, stateStream:
 		_, _ = gc.Discard(-1) // the answer is on its way; nothing else is
 		return gnet.None
 	}
@@ -111,6 +111,9 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		l.stats.detail.routeOpen[c.route].Add(-1)
 		l.stats.detail.countClose(c.reason, c.code)
 		s.routes[c.route].h.OnClose(c, CloseInfo{Reason: c.reason, Code: ws.StatusCode(c.code), Err: err})
+	}
+	if c.flags&flagStream != 0 {
+		s.streams[c.route].st.Handler.OnClose(c, CloseInfo{Reason: c.reason, Err: err})
 	}
 	s.logClose(c, err)
 	return gnet.None
@@ -161,6 +164,9 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	}
 	if pr, ok := s.pages[string(req.Path)]; ok {
 		return l.servePage(c, pr, &req)
+	}
+	if si, ok := s.streamIdx[string(req.Path)]; ok {
+		return l.serveStream(c, si, &req)
 	}
 	if string(req.Method) != "GET" {
 		return l.reject(c, errMethod)

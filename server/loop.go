@@ -57,6 +57,7 @@ type loopStats struct {
 	upgrades          atomic.Uint64
 	rejected          atomic.Uint64
 	pages             atomic.Uint64
+	streams           atomic.Uint64
 	shed              atomic.Uint64 // connections closed in OnOpen over MaxConns
 	messagesIn        atomic.Uint64
 	messageTimeouts   atomic.Uint64

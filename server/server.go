@@ -26,7 +26,9 @@ type Server struct {
 	routes     []route
 	routeIndex map[string]uint8
 	pages      map[string]*pageResponse // Config.Pages, rendered
-	origins    []originPattern          // Config.AllowedOrigins parsed; nil allows all
+	streams    []streamRoute            // Config.Streams, sorted by path
+	streamIdx  map[string]uint8
+	origins    []originPattern // Config.AllowedOrigins parsed; nil allows all
 
 	loops   []*loop
 	loopsMu sync.Mutex // serializes binding loops to gnet event loops
@@ -90,6 +92,16 @@ func New(cfg Config) (*Server, error) {
 	s.pages = make(map[string]*pageResponse, len(cfg.Pages))
 	for path, p := range cfg.Pages {
 		s.pages[path] = renderPage(p)
+	}
+	s.streamIdx = make(map[string]uint8, len(cfg.Streams))
+	spaths := make([]string, 0, len(cfg.Streams))
+	for p := range cfg.Streams {
+		spaths = append(spaths, p)
+	}
+	sort.Strings(spaths)
+	for i, p := range spaths {
+		s.streams = append(s.streams, streamRoute{path: p, st: cfg.Streams[p]})
+		s.streamIdx[p] = uint8(i)
 	}
 	for _, o := range cfg.AllowedOrigins {
 		p, _ := parseOriginPattern(o) // checked by Validate
@@ -164,7 +176,7 @@ func (s *Server) Serve() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
-	defer hold.release()
+	defer func() { _ = hold.Release() }()
 	if hold == nil && !s.cfg.ReusePort {
 		if err := checkPortFree(addr); err != nil {
 			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)

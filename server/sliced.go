@@ -34,10 +34,11 @@ func (lp *Loop) PostSliced(step func() (done bool)) error {
 // slicedJobs is a loop's set of sliced jobs waiting for their next step,
 // touched only by the loop.
 type slicedJobs struct {
-	waiting []func() bool // jobs to step at the next turn
-	running []func() bool // scratch: the jobs of the turn being run
-	kicked  bool          // a turn is queued
-	task    gnet.Runnable // the turn task, allocated once
+	waiting []func() bool       // jobs to step at the next turn
+	running []func() bool       // scratch: the jobs of the turn being run
+	kicked  bool                // a turn is queued
+	task    gnet.Runnable       // the turn task, allocated once
+	kick    chan gnet.EventLoop // to the loop's kicker goroutine; nil until the first job
 }
 
 // runStep runs one step of a job on the loop and, if it is not done,
@@ -56,6 +57,9 @@ func (l *loop) runStep(step func() bool) {
 // never yield. The continuation is queued from another goroutine instead:
 // by the time it lands, the loop has normally finished its round of tasks
 // and gone back to epoll, so its sockets get their turn between steps.
+// That goroutine is one per loop, started with the loop's first sliced
+// job and ended with Serve, so a turn costs a channel send rather than a
+// goroutine: a large fan-out allocates nothing per step.
 func (l *loop) kickJobs() {
 	if l.jobs.kicked {
 		return
@@ -66,12 +70,28 @@ func (l *loop) kickJobs() {
 		return
 	}
 	l.jobs.kicked = true
-	task := l.jobs.task
-	go func() {
-		if err := el.Execute(context.Background(), task); err != nil {
-			l.srv.log.Debug("sliced jobs abandoned: the loop is stopping")
+	if l.jobs.kick == nil {
+		l.jobs.kick = make(chan gnet.EventLoop, 1)
+		go l.runKicker(l.jobs.kick)
+	}
+	// Never blocks: kicked allows one turn in flight, and the kicker has
+	// taken it from the channel before the turn clears kicked.
+	l.jobs.kick <- el
+}
+
+// runKicker queues a turn of sliced jobs on the loop for each kick,
+// until Serve returns.
+func (l *loop) runKicker(kick <-chan gnet.EventLoop) {
+	for {
+		select {
+		case el := <-kick:
+			if err := el.Execute(context.Background(), l.jobs.task); err != nil {
+				l.srv.log.Debug("sliced jobs abandoned: the loop is stopping")
+			}
+		case <-l.srv.done:
+			return
 		}
-	}()
+	}
 }
 
 // runJobs is one turn: one step of every waiting job, in the order they

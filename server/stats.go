@@ -12,6 +12,7 @@ type Stats struct {
 	Upgrades          uint64 `json:"upgrades"`
 	Rejected          uint64 `json:"rejected"`  // upgrades refused with an HTTP error
 	Pages             uint64 `json:"pages"`     // Config.Pages answered
+	Streams           uint64 `json:"streams"`   // Config.Streams requests accepted
 	Shed              uint64 `json:"shed"`      // connections closed at accept over MaxConns
 	MaxConns          int    `json:"max_conns"` // the cap in force (0: none)
 	MessagesIn        uint64 `json:"messages_in"`
@@ -55,6 +56,7 @@ func (s *Server) Stats() Stats {
 		st.Upgrades += ls.upgrades.Load()
 		st.Rejected += ls.rejected.Load()
 		st.Pages += ls.pages.Load()
+		st.Streams += ls.streams.Load()
 		st.Shed += ls.shed.Load()
 		st.MessagesIn += ls.messagesIn.Load()
 		st.MessagesOut += ls.messagesOut.Load()

@@ -43,6 +43,8 @@ func (l *loop) expire(c *Conn, now int64) {
 			return
 		}
 		l.wheel.add(c, now+s.closeMs-e)
+	case stateStream:
+		l.expireStream(c, now)
 	case stateHandshake:
 		if e >= s.handshakeMs {
 			l.stats.handshakeTimeouts.Add(1)

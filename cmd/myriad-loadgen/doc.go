@@ -6,6 +6,8 @@
 //
 //	myriad-loadgen SCENARIO --url ws://host:port/path --conns N [flags]
 //	myriad-loadgen broadcast --url ws://host:port --api http://host:port/publish --conns N --pub-rate R [flags]
+//	myriad-loadgen sse --url ws://host:port [--mode broadcast --api http://host:port/publish] --conns N [flags]
+//	myriad-loadgen reconnect --url ws://host:port --api http://host:port/publish --conns N --pub-rate R --wave-at D [flags]
 //	myriad-loadgen merge a.json b.json ... [--json out.json]
 //	myriad-loadgen help
 //

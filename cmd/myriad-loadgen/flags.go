@@ -40,6 +40,10 @@ type config struct {
 	api         string
 	apiKey      string
 	pubRate     float64
+	mode        string
+	waveAt      time.Duration
+	waveSpread  time.Duration
+	redialDelay time.Duration
 	step        int
 	stepHold    time.Duration
 	traffic     string
@@ -70,10 +74,14 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.size, "size", loadgen.DefaultSize, "echo: message payload bytes (at least 16); broadcast: bytes of each message's data, padded")
 	fs.Float64Var(&cfg.msgRate, "msg-rate", loadgen.DefaultMsgRate, "echo: messages per second per connection")
 	fs.IntVar(&cfg.inFlight, "in-flight", 0, "echo: closed loop, each connection keeps this many messages outstanding (sends the next when one returns; --msg-rate unused); 0 = open loop at --msg-rate")
-	fs.StringVar(&cfg.topic, "topic", loadgen.DefaultTopic, "broadcast: topic to subscribe and publish to (added to --url as ?topics= unless it names topics)")
-	fs.StringVar(&cfg.api, "api", loadgen.DefaultAPI, "broadcast: publish API `URL`")
-	fs.StringVar(&cfg.apiKey, "api-key", "", "broadcast: publish API key, sent as Authorization: Bearer")
-	fs.Float64Var(&cfg.pubRate, "pub-rate", loadgen.DefaultPubRate, "broadcast: messages published per second, for --duration once subscribers are settled")
+	fs.StringVar(&cfg.topic, "topic", loadgen.DefaultTopic, "broadcast, reconnect, sse: topic to subscribe and publish to (added to --url as ?topics= unless it names topics)")
+	fs.StringVar(&cfg.api, "api", loadgen.DefaultAPI, "broadcast, reconnect, sse --mode broadcast: publish API `URL`")
+	fs.StringVar(&cfg.apiKey, "api-key", "", "broadcast, reconnect, sse --mode broadcast: publish API key, sent as Authorization: Bearer")
+	fs.Float64Var(&cfg.pubRate, "pub-rate", loadgen.DefaultPubRate, "broadcast, reconnect, sse --mode broadcast: messages published per second, for --duration once subscribers are settled")
+	fs.StringVar(&cfg.mode, "mode", loadgen.SSEIdle, "sse: `idle` holds the streams; broadcast runs broadcast's publisher (--api, --pub-rate) over them")
+	fs.DurationVar(&cfg.waveAt, "wave-at", loadgen.DefaultWaveAt, "reconnect: when, after publishing began, every subscriber drops (before --duration)")
+	fs.DurationVar(&cfg.waveSpread, "wave-spread", loadgen.DefaultWaveSpread, "reconnect: window over which the subscribers drop")
+	fs.DurationVar(&cfg.redialDelay, "reconnect-delay", loadgen.DefaultReconnectDelay, "reconnect: how long a dropped subscriber waits before it reconnects with ?since.")
 	fs.IntVar(&cfg.step, "step", loadgen.DefaultCapacityStep, "capacity: connections added per step")
 	fs.DurationVar(&cfg.stepHold, "step-hold", loadgen.DefaultCapacityStepHold, "capacity: how long each step is held before the SLOs are judged")
 	fs.StringVar(&cfg.traffic, "traffic", "", "capacity: `echo` to send echo traffic (--msg-rate or --in-flight) on every connection while holding; empty for idle")
@@ -90,10 +98,15 @@ func newFlagSet(cfg *config, out io.Writer) *flag.FlagSet {
 
 func (cfg *config) plan(scenario string) (loadgen.Plan, error) {
 	targets := []string(cfg.urls)
-	if scenario == "broadcast" {
+	toTarget := map[string]func(raw, topic string) (string, error){
+		"broadcast": loadgen.SubscribeURL,
+		"reconnect": loadgen.SubscribeURL,
+		"sse":       loadgen.SSEURL,
+	}[scenario]
+	if toTarget != nil {
 		targets = nil
 		for _, u := range cfg.urls {
-			t, err := loadgen.SubscribeURL(u, cfg.topic)
+			t, err := toTarget(u, cfg.topic)
 			if err != nil {
 				return loadgen.Plan{}, err
 			}
@@ -136,12 +149,23 @@ func (cfg *config) configure(sc loadgen.Scenario) {
 			},
 		}
 	}
-	if b, ok := sc.(*loadgen.Broadcast); ok {
-		b.BroadcastParams = loadgen.BroadcastParams{
-			Topic:   cfg.topic,
-			API:     cfg.api,
-			APIKey:  cfg.apiKey,
-			PubRate: cfg.pubRate,
+	bp := loadgen.BroadcastParams{
+		Topic:   cfg.topic,
+		API:     cfg.api,
+		APIKey:  cfg.apiKey,
+		PubRate: cfg.pubRate,
+	}
+	switch sc := sc.(type) {
+	case *loadgen.Broadcast:
+		sc.BroadcastParams = bp
+	case *loadgen.SSE:
+		sc.SSEParams = loadgen.SSEParams{Mode: cfg.mode, BroadcastParams: bp}
+	case *loadgen.Reconnect:
+		sc.ReconnectParams = loadgen.ReconnectParams{
+			BroadcastParams: bp,
+			WaveAt:          cfg.waveAt,
+			WaveSpread:      cfg.waveSpread,
+			ReconnectDelay:  cfg.redialDelay,
 		}
 	}
 }

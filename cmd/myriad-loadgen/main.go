@@ -314,6 +314,9 @@ examples:
   myriad-loadgen capacity --url ws://127.0.0.1:8080/echo --conns 100000 --step 5000 --step-hold 10s --slo-p99 50ms --slo-rss-per-conn 2KiB --server-pid 1234 --procs auto --sources auto
   myriad-loadgen churn --url ws://127.0.0.1:8080/echo --conns 500 --rate 1000 --duration 20s
   myriad-loadgen broadcast --url ws://127.0.0.1:8080/ws --api http://127.0.0.1:8081/publish --conns 19000 --rate 5000 --pub-rate 10 --duration 20s --size 64
+  myriad-loadgen sse --url ws://127.0.0.1:8080/ --conns 19000 --rate 5000 --duration 30s --server-pid 1234
+  myriad-loadgen sse --mode broadcast --url ws://127.0.0.1:8080/ --api http://127.0.0.1:8081/publish --conns 5000 --pub-rate 10 --duration 20s
+  myriad-loadgen reconnect --url ws://127.0.0.1:8080/ws --api http://127.0.0.1:8081/publish --conns 19000 --rate 5000 --pub-rate 20 --duration 20s --wave-at 5s --wave-spread 1s --reconnect-delay 1s
   myriad-loadgen idle --url ws://127.0.0.1:8080/echo --conns 60000 --procs 4 --source 127.0.0.2-127.0.0.9
 `)
 	_, _ = io.WriteString(w, b.String())

@@ -42,10 +42,10 @@ func TestArguments(t *testing.T) {
 		stdoutHas []string
 		stderrHas []string
 	}{
-		{name: "help", args: []string{"help"}, code: exitOK, stdoutHas: []string{"idle", "echo", "churn", "broadcast", "--url", "--procs", "--source", "--topic", "--api", "--api-key", "--pub-rate", "merge"}},
+		{name: "help", args: []string{"help"}, code: exitOK, stdoutHas: []string{"idle", "echo", "churn", "broadcast", "--url", "--procs", "--source", "--topic", "--api", "--api-key", "--pub-rate", "merge", "sse", "reconnect", "--mode", "--wave-at", "--wave-spread", "--reconnect-delay"}},
 		{name: "--help", args: []string{"--help"}, code: exitOK, stdoutHas: []string{"scenarios:"}},
 		{name: "nothing", args: nil, code: exitUsage, stderrHas: []string{"missing scenario"}},
-		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, flood, idle, slow-readers, slowloris"}},
+		{name: "unknown scenario", args: []string{"stampede", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{`unknown scenario "stampede"`, "churn, echo, flood, idle, reconnect, slow-readers, slowloris, sse"}},
 		{name: "flag before scenario", args: []string{"--conns", "5", "idle"}, code: exitUsage, stderrHas: []string{"scenario comes first"}},
 		{name: "unknown flag", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--bogus"}, code: exitUsage, stderrHas: []string{"bogus"}},
 		{name: "no url", args: []string{"idle", "--conns", "5"}, code: exitUsage, stderrHas: []string{"no target"}},
@@ -54,6 +54,10 @@ func TestArguments(t *testing.T) {
 		{name: "bad server pid", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "--server-pid", "x"}, code: exitUsage, stderrHas: []string{"process id"}},
 		{name: "echo payload too small", args: []string{"echo", "--url", "ws://127.0.0.1:1/", "--size", "8"}, code: exitUsage, stderrHas: []string{"--size"}},
 		{name: "broadcast api not http", args: []string{"broadcast", "--url", "ws://127.0.0.1:1/", "--api", "ws://127.0.0.1:1/publish"}, code: exitUsage, stderrHas: []string{"--api", "http://"}},
+		{name: "sse unknown mode", args: []string{"sse", "--url", "ws://127.0.0.1:1/", "--mode", "flood"}, code: exitUsage, stderrHas: []string{"--mode", "idle", "broadcast"}},
+		{name: "sse target not http", args: []string{"sse", "--url", "wss://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{"ws:// or http://"}},
+		{name: "reconnect wave after the end", args: []string{"reconnect", "--url", "ws://127.0.0.1:1/", "--duration", "5s", "--wave-at", "5s"}, code: exitUsage, stderrHas: []string{"--wave-at", "--duration"}},
+		{name: "reconnect negative delay", args: []string{"reconnect", "--url", "ws://127.0.0.1:1/", "--reconnect-delay", "-1s"}, code: exitUsage, stderrHas: []string{"--reconnect-delay"}},
 		{name: "broadcast negative pub-rate", args: []string{"broadcast", "--url", "ws://127.0.0.1:1/", "--pub-rate", "-1"}, code: exitUsage, stderrHas: []string{"--pub-rate"}},
 		{name: "churn without rate", args: []string{"churn", "--url", "ws://127.0.0.1:1/"}, code: exitUsage, stderrHas: []string{"--rate"}},
 		{name: "stray argument", args: []string{"idle", "--url", "ws://127.0.0.1:1/", "extra"}, code: exitUsage, stderrHas: []string{`"extra"`}},

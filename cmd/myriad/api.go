@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"net"
 	"net/http"
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/myriadws/myriad/internal/supervisor"
 )
 
 // apiServer is the HTTP listener of the gateway's publish and admin API.
@@ -23,20 +22,26 @@ type apiServer struct {
 	log *zap.Logger
 }
 
-// listenAPI binds addr for h; an empty addr runs no API (nil, nil). With
-// reusePort the listener shares addr with other processes' (the workers
-// of --workers).
+// listenAPI binds addr for h; an empty addr runs no API (nil, nil). The
+// listener is always SO_REUSEPORT, so that a restart's new process can
+// listen beside it. With reusePort it shares addr on purpose (the
+// workers of --workers, a restart's new process); without, it first
+// checks that nothing listens on addr, as the server does for its own
+// port, so a second server started by mistake fails.
 func listenAPI(addr string, reusePort bool, h http.Handler, log *zap.Logger) (*apiServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	listen := net.Listen
-	if reusePort {
-		listen = func(network, addr string) (net.Listener, error) {
-			return supervisor.Listen(context.Background(), network, addr)
+	bind := addr
+	if !reusePort {
+		probe, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 		}
+		bind = probe.Addr().String() // a port 0 resolved
+		_ = probe.Close()
 	}
-	ln, err := listen("tcp", addr)
+	ln, err := reuseport.Listen(context.Background(), "tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 	}
@@ -78,4 +83,15 @@ func (a *apiServer) stop() {
 		_ = a.hs.Close()
 	}
 	_ = a.ln.Close()
+}
+
+// addr is the listener's address with the port resolved.
+func (a *apiServer) addr() string { return a.ln.Addr().String() }
+
+// addrOrNone is addr, or "" when no API runs (a nil a).
+func (a *apiServer) addrOrNone() string {
+	if a == nil {
+		return ""
+	}
+	return a.addr()
 }

@@ -51,7 +51,8 @@ func workerEnv(env func(string) (string, bool)) (*supervisor.WorkerEnv, error) {
 // applyWorker makes o a worker's options: the supervisor's addresses,
 // connection share and broker win over flags and MYRIAD_* variables
 // (which the worker inherits, MYRIAD_WORKERS included), the WebSocket
-// listener shares its port, and with several workers each runs on one
+// listener shares its port, the pid file is left to the supervisor, and
+// with several workers each runs on one
 // thread (see DESIGN.md: many workers on few cores).
 func (o *options) applyWorker(w *supervisor.WorkerEnv) {
 	o.cl.worker = w
@@ -62,6 +63,7 @@ func (o *options) applyWorker(w *supervisor.WorkerEnv) {
 	o.cfg.ReusePort = true
 	o.cfg.MaxConns = w.MaxConns
 	o.gw.apiAddr = w.APIAddr
+	o.pidFile = "" // the supervisor's to write: it is the process to signal
 	if w.Count > 1 {
 		runtime.GOMAXPROCS(1)
 	}

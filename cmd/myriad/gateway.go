@@ -61,6 +61,7 @@ func addGatewayFlags(fs *flag.FlagSet, g *gatewayOptions) {
 	fs.Float64Var(&c.ClientRate, "client-rate", gateway.DefaultClientRate, "messages per second a client may send on average (negative: no limit); past it, close 1008")
 	fs.IntVar(&c.ClientBurst, "client-burst", gateway.DefaultClientBurst, "messages a client may send at once")
 	fs.BoolVar(&c.PresenceEvents, "presence-events", false, "push join and leave events to a topic's subscribers")
+	fs.DurationVar(&c.PollTimeout, "poll-timeout", gateway.DefaultPollTimeout, "longest GET /poll holds a request with nothing to answer yet")
 	fs.DurationVar(&c.PresenceInterval, "presence-interval", gateway.DefaultPresenceInterval, "gather presence changes this long; at most one event per user and topic each")
 	fs.IntVar(&c.PresenceMaxSubscribers, "presence-max-subscribers", gateway.DefaultPresenceMaxSubscribers, "no presence events for topics with more subscribers than this on one event loop")
 	fs.StringVar(&g.slowPolicy, "slow-policy", string(gateway.SlowClose), "a subscriber whose outbound queue is full: close it, or drop the message for it")

@@ -4,6 +4,7 @@
 //
 //	myriad [flags]          serve (echo on /echo, pub/sub on /ws, API on --api-addr)
 //	myriad tune [flags]     judge this host against a connection target
+//	myriad restart [flags]  restart the server named by --pid-file (SIGHUP)
 //	myriad version          print the version
 package main
 
@@ -29,6 +30,8 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		switch args[0] {
 		case "tune":
 			return runTune(args[1:], stdout, stderr)
+		case "restart":
+			return runRestart(ctx, args[1:], env, stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, versionString())
 			return 0

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/gateway"
+	"github.com/myriadws/myriad/internal/broker"
 	"github.com/myriadws/myriad/internal/dashboard"
 	"github.com/myriadws/myriad/internal/metrics"
 	"github.com/myriadws/myriad/server"
@@ -19,8 +20,9 @@ import (
 type opsOptions struct {
 	srv    *server.Server
 	gw     *gateway.Gateway
-	apiKey string // empty: no key anywhere
-	pprof  bool   // mount net/http/pprof under /debug/pprof/
+	broker *broker.Client // nil on a single node
+	apiKey string         // empty: no key anywhere
+	pprof  bool           // mount net/http/pprof under /debug/pprof/
 	ready  *readiness
 	log    *zap.Logger
 }
@@ -31,7 +33,7 @@ type opsOptions struct {
 // gateway's publish API for everything else.
 func apiHandler(o opsOptions) http.Handler {
 	mux := http.NewServeMux()
-	src := metrics.Sources{Server: o.srv, Gateway: o.gw}
+	src := metrics.Sources{Server: o.srv, Gateway: o.gw, Broker: o.broker}
 	authorized := func(r *http.Request) bool { return bearerMatches(r, o.apiKey) }
 	guard := func(h http.Handler) http.Handler {
 		if o.apiKey == "" {

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,13 +24,17 @@ type options struct {
 	cfg       server.Config
 	gw        gatewayOptions
 	cl        clusterOptions
+	hist      historyOptions
 	memory    time.Duration // --memory-release
 	multicore bool
 	logLevel  string
 	logFormat string
 	version   bool
-	demo      bool // --demo
-	pprof     bool // --pprof: net/http/pprof on the API listener
+	demo      bool          // --demo
+	pprof     bool          // --pprof: net/http/pprof on the API listener
+	pidFile   string        // --pid-file: written once serving, by each process of a restart chain
+	restartTO time.Duration // --restart-timeout: for a restart's new process to become ready
+	restart   *restartEnv   // set when a restart started this process
 }
 
 // newFlagSet declares every server flag on a fresh FlagSet bound to o.
@@ -56,7 +58,9 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.PingInterval, "ping-interval", server.DefaultPingInterval, "ping a connection silent this long (negative: never)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection silent this long (negative: never)")
 	fs.DurationVar(&c.CloseTimeout, "close-timeout", server.DefaultCloseTimeout, "wait this long for the peer's close frame")
-	fs.DurationVar(&c.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGINT/SIGTERM, spread Close 1001 over this long and wait")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGINT/SIGTERM, and after a SIGHUP restart, spread Close 1001 over this long and wait")
+	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id here once serving; a SIGHUP restart's new process rewrites it (see myriad restart)")
+	fs.DurationVar(&o.restartTO, "restart-timeout", defaultRestartTimeout, "on SIGHUP, how long the new process may take to listen before the restart is abandoned")
 	fs.Var(byteSize{p: &c.MaxOutbound}, "max-outbound", "bytes queued per connection before it is closed as a slow consumer")
 	fs.Var(byteSize{p: &c.ReadBufferSize}, "read-buffer", "read buffer per event loop (shared by its connections)")
 	fs.Var(byteSize{p: &c.SocketRecvBuffer}, "socket-rcvbuf", "SO_RCVBUF for accepted sockets (0: kernel autotuning)")
@@ -74,6 +78,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on the API listener (behind --api-key when set)")
 	addGatewayFlags(fs, &o.gw)
 	addClusterFlags(fs, &o.cl)
+	addHistoryFlags(fs, &o.hist)
 	addLimitFlags(fs, c)
 	return fs
 }
@@ -99,7 +104,7 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: myriad [flags] | myriad tune [flags] | myriad version\n\nEvery flag can also be set as MYRIAD_<NAME> (for example MYRIAD_MAX_CONNS).")
+			fmt.Fprintln(stderr, "usage: myriad [flags] | myriad tune [flags] | myriad restart --pid-file PATH | myriad version\n\nEvery flag can also be set as MYRIAD_<NAME> (for example MYRIAD_MAX_CONNS).")
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
@@ -115,6 +120,12 @@ func parseOptions(args []string, env func(string) (string, bool), stderr io.Writ
 		if err := checkAddr("--api-addr", o.gw.apiAddr); err != nil {
 			return nil, err
 		}
+	}
+	if err := o.hist.validate(); err != nil {
+		return nil, err
+	}
+	if o.restartTO <= 0 {
+		return nil, fmt.Errorf("invalid --restart-timeout %v: want a positive duration", o.restartTO)
 	}
 	if !o.multicore && o.cfg.Loops == 0 {
 		o.cfg.Loops = 1
@@ -156,6 +167,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		return 2
 	}
 	o.cfg.Routes = routes
+	o.cfg.Streams = gw.Streams()
 	if o.demo {
 		if o.cfg.Pages, err = demoPages(); err != nil {
 			fmt.Fprintf(stderr, "myriad: %v\n", err)
@@ -171,8 +183,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if worker != nil {
 		log = log.With(zap.Int("worker", worker.Index))
 		o.cfg.Logger = log
-		signal.Ignore(syscall.SIGHUP) // nothing to reload yet; it must not kill the worker
 	}
+	hup, stopHUP := hangups(worker)
+	defer stopHUP()
 	hostChecks(log, o.cfg)
 	bc, err := joinCluster(gw, o.cl, log)
 	if err != nil {
@@ -184,6 +197,12 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		// still takes publishes.
 		defer func() { _ = bc.Close() }()
 	}
+	stopHistory, err := useHistory(gw, o.hist, bc, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
+		return 2
+	}
+	defer stopHistory()
 
 	srv, err := server.New(o.cfg)
 	if err == nil {
@@ -203,7 +222,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	}
 	defer stopJWKS()
 	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, apiHandler(opsOptions{
-		srv: srv, gw: gw, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
+		srv: srv, gw: gw, broker: bc, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
 	}), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "myriad: %v\n", err)
@@ -232,7 +251,15 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if o.demo {
 		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
 	}
-	return waitAndDrain(ctx, srv, serveErr, sigs, log, o.cfg.DrainTimeout)
+	announceReady(o.pidFile, o.restart, srv, api, log)
+	if o.pidFile != "" {
+		defer removePIDFile(o.pidFile)
+	}
+	rs := newRestarter(o, args, stdout, stderr, srv, api, log)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go rs.watch(watchCtx, hup)
+	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), log, o.cfg.DrainTimeout)
 }
 
 // prepareOptions reads the worker environment, flags and MYRIAD_*
@@ -247,6 +274,11 @@ func prepareOptions(args []string, env func(string) (string, bool), stdout, stde
 	o, err := parseOptions(args, env, stderr)
 	if err == nil && worker != nil {
 		o.applyWorker(worker)
+	}
+	if err == nil {
+		if o.restart, err = readRestartEnv(env); o.restart != nil {
+			o.restart.apply(o)
+		}
 	}
 	if err == nil {
 		err = o.validateCluster()
@@ -269,9 +301,10 @@ func prepareOptions(args []string, env func(string) (string, bool), stdout, stde
 	return o, worker, 0
 }
 
-// waitAndDrain waits for the server to stop or for a signal, then drains
-// it; a second signal exits at once. It returns the exit code.
-func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, log *zap.Logger, drainTimeout time.Duration) int {
+// waitAndDrain waits for the server to stop, for a signal or for a
+// restart's handover, then drains it; a second signal exits at once. It
+// returns the exit code.
+func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, handedOver <-chan struct{}, log *zap.Logger, drainTimeout time.Duration) int {
 	select {
 	case err := <-serveErr:
 		if err != nil {
@@ -281,6 +314,7 @@ func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error
 		return 0
 	case sig := <-sigs:
 		log.Info("signal received, draining; send it again to exit at once", zap.Stringer("signal", sig))
+	case <-handedOver:
 	case <-ctx.Done():
 	}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/signal"
@@ -17,10 +18,18 @@ import (
 // --api-addr through SO_REUSEPORT, restarted when they die. args are
 // the command line, handed to every worker unchanged: the worker
 // environment overrides what must differ. SIGINT and SIGTERM drain every
-// worker (a second one makes them exit at once), SIGHUP is forwarded.
+// worker (a second one makes them exit at once), SIGHUP replaces the
+// workers one at a time (a SIGHUP while that runs is refused).
 // It returns the exit code.
 func runSupervisor(ctx context.Context, o *options, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, log *zap.Logger) int {
+	brk, cleanup, err := brokerStore(o.hist)
+	if err != nil {
+		log.Error("broker store", zap.Error(err))
+		return 1
+	}
+	defer cleanup()
 	sup, err := supervisor.Start(supervisor.Config{
+		Broker:       brk,
 		Workers:      o.cl.workers,
 		MaxConns:     o.cfg.MaxConns,
 		Addr:         o.cfg.Addr,
@@ -33,6 +42,12 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 	if err != nil {
 		log.Error("supervisor failed to start", zap.Error(err))
 		return 1
+	}
+	if o.pidFile != "" {
+		if err := writePIDFile(o.pidFile); err != nil {
+			log.Error("pid file", zap.String("path", o.pidFile), zap.Error(err))
+		}
+		defer removePIDFile(o.pidFile)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -50,10 +65,23 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 			log.Info("signal received, draining every worker", zap.Stringer("signal", sig))
 			sup.Stop(sig)
 		case <-hup:
-			sup.Signal(syscall.SIGHUP)
+			go replaceWorkers(sup, log)
 		case <-ctx.Done():
 			sup.Stop(syscall.SIGTERM)
 			ctx = context.Background()
 		}
+	}
+}
+
+// replaceWorkers runs sup.Replace for a SIGHUP and logs the outcome.
+func replaceWorkers(sup *supervisor.Supervisor, log *zap.Logger) {
+	log.Info("SIGHUP: replacing the workers one at a time")
+	switch err := sup.Replace(); {
+	case errors.Is(err, supervisor.ErrReplacing):
+		log.Warn("SIGHUP ignored", zap.Error(err))
+	case err != nil:
+		log.Error("worker replacement stopped; the rest keep serving", zap.Error(err))
+	default:
+		log.Info("every worker replaced")
 	}
 }

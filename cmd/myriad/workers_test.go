@@ -246,3 +246,62 @@ func TestClusterFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkersReplacedOnSIGHUP sends the supervisor SIGHUP under a churn
+// of upgrades: every worker is replaced by a new process, one at a time,
+// and the cluster answers /stats with the new ones. Failed upgrades are
+// logged, not asserted: a draining worker keeps its listener in the
+// port's group and answers 503 to what the kernel still sends it (see
+// README, Restarts).
+func TestWorkersReplacedOnSIGHUP(t *testing.T) {
+	addr, apiAddr := freePort(t), freePort(t)
+	sigs := make(chan os.Signal, 2)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"--workers", "2", "--addr", addr, "--api-addr", apiAddr,
+			"--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
+	}()
+	defer func() {
+		sigs <- syscall.SIGTERM
+		select {
+		case <-done:
+		case <-time.After(ioWait):
+			t.Error("supervisor did not stop")
+		}
+	}()
+	var before []clusterNode
+	eventually(t, "two workers answering /stats", func() bool {
+		var err error
+		before, err = clusterStats(apiAddr)
+		return err == nil && len(before) == 2
+	})
+	ch := startChurn("ws://" + addr + "/echo")
+	eventually(t, "churn upgrades", func() bool { return ch.upgrades.Load() > 20 })
+	// The supervisor runs in this process and has SIGHUP routed to it.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replacement to finish", func() bool { return strings.Contains(stderr.String(), "every worker replaced") })
+	eventually(t, "two new workers answering /stats", func() bool {
+		nodes, err := clusterStats(apiAddr)
+		if err != nil || len(nodes) != 2 {
+			return false
+		}
+		for _, n := range nodes {
+			for _, b := range before {
+				if n.pid() == b.pid() {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	atDone := ch.upgrades.Load()
+	eventually(t, "upgrades on the new workers", func() bool { return ch.upgrades.Load() > atDone+20 })
+	ch.end()
+	if strings.Contains(stderr.String(), "worker died") {
+		t.Errorf("a replaced worker was counted as a death:\n%s", stderr.String())
+	}
+	t.Logf("%d upgrades, %d failed across the replacement; first: %v", ch.upgrades.Load(), ch.failures.Load(), ch.errs)
+}

@@ -181,6 +181,13 @@ func (c *Client) Stats() Stats {
 	}
 }
 
+// Conn returns the client's NATS connection, for stores that share it
+// (the JetStream history): requests on it are ordered with the client's
+// subscriptions, so a history read sent after Interest reaches the broker
+// after the subscription does. The caller must not close it. Any
+// goroutine may call it.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
 // Flush waits until the broker has processed everything sent so far, or
 // until timeout. Tests and drains use it.
 func (c *Client) Flush(timeout time.Duration) error {

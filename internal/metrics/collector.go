@@ -6,14 +6,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/myriadws/myriad/gateway"
+	"github.com/myriadws/myriad/internal/broker"
 	"github.com/myriadws/myriad/server"
 )
 
 // Sources are what the exporter reads at scrape time. Server is required;
-// Gateway is nil when no gateway is mounted; RSS defaults to ReadRSS.
+// Gateway is nil when no gateway is mounted; Broker is the node's broker
+// link, nil on a single node; RSS defaults to ReadRSS.
 type Sources struct {
 	Server  *server.Server
 	Gateway *gateway.Gateway
+	Broker  *broker.Client
 	RSS     func() (uint64, error)
 }
 
@@ -30,18 +33,20 @@ func (s Sources) rss() (uint64, error) {
 type Collector struct {
 	src    Sources
 	descs  descs
+	bdescs brokerDescs
 	limits limitDescs
 }
 
 // NewCollector returns a Collector reading src. src.Server must not be
 // nil.
 func NewCollector(src Sources) *Collector {
-	return &Collector{src: src, descs: newDescs(), limits: newLimitDescs()}
+	return &Collector{src: src, descs: newDescs(), bdescs: newBrokerDescs(), limits: newLimitDescs()}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.descs.each(func(d *prometheus.Desc) { ch <- d })
+	c.bdescs.each(func(d *prometheus.Desc) { ch <- d })
 	c.limits.each(func(d *prometheus.Desc) { ch <- d })
 }
 
@@ -57,6 +62,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectGateway(ch, hs)
 		c.limits.collectGateway(ch, hs)
 	}
+	c.collectBroker(ch)
 	if rss, err := c.src.rss(); err == nil && st.Open > 0 {
 		gauge(ch, c.descs.memPerConn, float64(rss)/float64(st.Open))
 	}

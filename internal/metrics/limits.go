@@ -14,7 +14,7 @@ type limitDescs struct {
 	shed, maxConns, buffered, maxBuffered       *prometheus.Desc
 	overBudget, slowTimeouts, messageTimeouts   *prometheus.Desc
 	pages, rateLimited, duplicates, presenceOff *prometheus.Desc
-	encoded, encodedBytes                       *prometheus.Desc
+	encoded, encodedBytes, streams              *prometheus.Desc
 }
 
 func newLimitDescs() limitDescs {
@@ -35,6 +35,7 @@ func newLimitDescs() limitDescs {
 		presenceOff:     n("presence_events_dropped_total", "Presence events not sent: topics over presence-max-subscribers on a loop."),
 		encoded:         n("publish_frames_total", "Frames built for publishes (topics that had subscribers)."),
 		encodedBytes:    n("publish_frames_bytes_total", "Bytes of the frames built for publishes."),
+		streams:         n("streams_total", "SSE and long-poll requests accepted on the WebSocket port."),
 	}
 }
 
@@ -43,7 +44,7 @@ func (d *limitDescs) each(fn func(*prometheus.Desc)) {
 		d.shed, d.maxConns, d.buffered, d.maxBuffered,
 		d.overBudget, d.slowTimeouts, d.messageTimeouts,
 		d.pages, d.rateLimited, d.duplicates, d.presenceOff,
-		d.encoded, d.encodedBytes,
+		d.encoded, d.encodedBytes, d.streams,
 	} {
 		fn(x)
 	}
@@ -58,6 +59,7 @@ func (d *limitDescs) collectServer(ch chan<- prometheus.Metric, st server.Stats)
 	counter(ch, d.slowTimeouts, st.SlowTimeouts)
 	counter(ch, d.messageTimeouts, st.MessageTimeouts)
 	counter(ch, d.pages, st.Pages)
+	counter(ch, d.streams, st.Streams)
 }
 
 func (d *limitDescs) collectGateway(ch chan<- prometheus.Metric, hs gateway.HubStats) {

@@ -21,7 +21,7 @@ type Snapshot struct {
 	RSS        uint64               `json:"rss_bytes"`
 	MemPerConn float64              `json:"memory_per_connection_bytes"` // 0 with no connection
 	Refusals   map[string]uint64    `json:"refusals"`                    // by HTTP status
-	Broker     string               `json:"broker"`                      // "none" until a broker is configured
+	Broker     string               `json:"broker"`                      // the broker link's state, "none" on a single node
 }
 
 // topTopicsShown is how many topics the dashboard lists.
@@ -32,6 +32,9 @@ const topTopicsShown = 8
 // but an event loop may call it.
 func Take(ctx context.Context, src Sources) Snapshot {
 	s := Snapshot{Time: time.Now(), Server: src.Server.Stats(), Broker: "none", Refusals: map[string]uint64{}}
+	if src.Broker != nil {
+		s.Broker = src.Broker.State().String()
+	}
 	for _, l := range src.Server.Loops() {
 		s.Loops = append(s.Loops, l.Stats())
 	}

@@ -22,6 +22,8 @@ const (
 	// DefaultDrainTimeout matches the server's drain timeout; the margin
 	// covers the workers' close handshakes and exit after it.
 	DefaultDrainTimeout = 30 * time.Second
+	// DefaultReadyTimeout is Replace's bound on a new worker's start.
+	DefaultReadyTimeout = 30 * time.Second
 	DefaultDrainMargin  = 5 * time.Second
 )
 
@@ -60,6 +62,9 @@ type Config struct {
 	Broker broker.ServerConfig
 	// RestartMin and RestartMax bound the exponential restart backoff.
 	RestartMin, RestartMax time.Duration
+	// ReadyTimeout bounds Replace's wait for a new worker to report that
+	// it listens; 0 means DefaultReadyTimeout.
+	ReadyTimeout time.Duration
 	// CrashWindow and MaxCrashes define a crash loop: more than MaxCrashes
 	// deaths of one worker within CrashWindow.
 	CrashWindow time.Duration
@@ -76,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Headroom == 0 {
 		c.Headroom = DefaultHeadroom
+	}
+	if c.ReadyTimeout <= 0 {
+		c.ReadyTimeout = DefaultReadyTimeout
 	}
 	if c.RestartMin == 0 {
 		c.RestartMin = DefaultRestartMin

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"errors"
 	"testing"
+
+	"github.com/myriadws/myriad/internal/broker"
 )
 
 func TestWorkerCount(t *testing.T) {
@@ -106,7 +108,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative target", Config{MaxConns: -1}, false},
 		{"backoff upside down", Config{RestartMin: 10, RestartMax: 5}, false},
 		{"negative drain", Config{DrainTimeout: -1}, false},
-		{"bad broker", Config{Broker: brokerWithJetStreamNoDir()}, false},
+		{"bad broker", Config{Broker: broker.ServerConfig{JetStream: true}}, false}, // JetStream without a store dir
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,7 +14,19 @@ const (
 	EnvAddr     = "MYRIAD_ADDR"      // WebSocket address with the port resolved
 	EnvAPIAddr  = "MYRIAD_API_ADDR"  // API address with the port resolved, or empty
 	EnvMaxConns = "MYRIAD_MAX_CONNS" // this worker's connection bound; 0 none
+
+	// A replacement worker (see Supervisor.Replace) also gets these: the
+	// descriptor of a pipe on which it writes "ready WS API" (its listener
+	// counts on both ports) once it listens, and the addresses it shares.
+	// A restarted single process gets the same from its predecessor.
+	EnvReadyFD      = "MYRIAD_RESTART_FD"
+	EnvReadyAddr    = "MYRIAD_RESTART_ADDR"
+	EnvReadyAPIAddr = "MYRIAD_RESTART_API_ADDR"
 )
+
+// ReadyFD is the descriptor of the readiness pipe in a replacement: the
+// first extra file of the child.
+const ReadyFD = 3
 
 // WorkerEnv is what a worker is told by its supervisor.
 type WorkerEnv struct {

@@ -18,4 +18,11 @@ var (
 	// ErrNotWorker is returned by ParseWorkerEnv when the environment does
 	// not make this process a worker.
 	ErrNotWorker = errors.New("supervisor: not a worker")
+	// ErrReplacing is returned by Replace while another replacement runs.
+	ErrReplacing = errors.New("supervisor: a replacement is already in progress")
+	// ErrNotReady is wrapped by Replace when a new worker exits or stays
+	// silent instead of reporting that it listens.
+	ErrNotReady = errors.New("supervisor: new worker not ready")
+	// ErrStopping is returned by Replace once Stop was called.
+	ErrStopping = errors.New("supervisor: stopping")
 )

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bufio"
 	"context"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"net"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func (g *greeter) OnOpen(gnet.Conn) ([]byte, gnet.Action) { return []byte("gnet\
 // WithReusePort(true) binds one SO_REUSEPORT socket per event loop on the
 // reserved port, next to a net listener opened by Listen.
 func TestGnetSharesReservedPort(t *testing.T) {
-	r, err := Reserve("127.0.0.1:0")
+	r, err := reuseport.Reserve("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestGnetSharesReservedPort(t *testing.T) {
 		_ = eng.Stop(ctx)
 		<-errc
 	}()
-	ln, err := Listen(context.Background(), "tcp", r.Addr())
+	ln, err := reuseport.Listen(context.Background(), "tcp", r.Addr())
 	if err != nil {
 		t.Fatalf("net listener beside gnet: %v", err)
 	}

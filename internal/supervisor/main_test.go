@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"net"
 	"os"
 	"os/signal"
@@ -25,8 +26,10 @@ func TestMain(m *testing.M) {
 
 // testWorker listens with SO_REUSEPORT on the shared WebSocket and API
 // addresses and answers every connection with one line: its pid, index
-// and broker URL. SIGTERM ends it with status 0. Mode "crash" exits 3 at
-// once; mode "stubborn" ignores SIGTERM.
+// and broker URL. A replacement (Supervisor.Replace) then reports ready.
+// SIGTERM ends it with status 0. Mode "crash" exits 3 at once; mode
+// "stubborn" ignores SIGTERM; mode "no-successor" makes a replacement exit
+// 4 instead of reporting ready.
 func testWorker(w WorkerEnv, mode string) int {
 	switch mode {
 	case "crash":
@@ -43,13 +46,21 @@ func testWorker(w WorkerEnv, mode string) int {
 		if addr == "" {
 			continue
 		}
-		ln, err := Listen(context.Background(), "tcp", addr)
+		ln, err := reuseport.Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "test worker:", err)
 			return 2
 		}
 		lns = append(lns, ln)
 		go answer(ln, fmt.Sprintf("%d %d %s\n", os.Getpid(), w.Index, w.Broker))
+	}
+	if os.Getenv(EnvReadyFD) != "" {
+		if mode == "no-successor" {
+			return 4 // a replacement that never comes up
+		}
+		ready := os.NewFile(ReadyFD, "ready")
+		fmt.Fprintf(ready, "ready 1 %d\n", len(lns)-1)
+		_ = ready.Close()
 	}
 	<-term
 	for _, ln := range lns {

@@ -50,10 +50,7 @@ func (s *Supervisor) runSlot(i int) {
 // ended, and false when the supervisor is stopping (nothing was started,
 // or the process ended because of Stop).
 func (s *Supervisor) runOnce(i int) (exit string, ok bool) {
-	cmd := exec.Command(s.command, s.cfg.Args...)
-	cmd.Env = append(append(cmd.Environ(), s.cfg.Env...), s.env(i).Environ()...)
-	cmd.Stdout, cmd.Stderr = s.cfg.Stdout, s.cfg.Stderr // nil: /dev/null
-	cmd.SysProcAttr = sysProcAttr()
+	cmd := s.newWorkerCmd(i)
 
 	s.mu.Lock()
 	if s.stopping {
@@ -72,6 +69,11 @@ func (s *Supervisor) runOnce(i int) (exit string, ok bool) {
 	s.mu.Unlock()
 
 	exit = describeExit(cmd.Wait())
+	for next := s.handOver(i, cmd.Process); next != nil; next = s.handOver(i, cmd.Process) {
+		s.log.Info("replaced worker exited", zap.Int("worker", i), zap.String("exit", exit))
+		cmd = next
+		exit = describeExit(cmd.Wait())
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

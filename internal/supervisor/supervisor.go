@@ -3,9 +3,12 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"github.com/myriadws/myriad/internal/reuseport"
 	"os"
+	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,15 +36,19 @@ type Supervisor struct {
 	command  string
 	perConns int
 	brk      *broker.Server
-	addr     *Reservation
-	api      *Reservation
+	addr     *reuseport.Reservation
+	api      *reuseport.Reservation
 
 	mu       sync.Mutex
 	slots    []WorkerStatus
 	procs    []*os.Process
+	next     []*exec.Cmd   // per slot: a replacement waiting for the old process to exit
+	retiring []*os.Process // replaced workers still draining
 	stopping bool
 	err      error
 	stopCh   chan struct{}
+
+	replacing atomic.Bool // a Replace runs
 
 	wg   sync.WaitGroup
 	done chan struct{}
@@ -67,6 +74,7 @@ func Start(cfg Config, log *zap.Logger) (*Supervisor, error) {
 	}
 	s.slots = make([]WorkerStatus, cfg.Workers)
 	s.procs = make([]*os.Process, cfg.Workers)
+	s.next = make([]*exec.Cmd, cfg.Workers)
 	log.Info("supervisor started", zap.Int("workers", cfg.Workers), zap.Int("max_conns_per_worker", s.perConns),
 		zap.String("addr", s.addr.Addr()), zap.String("broker", s.brk.URL()))
 	for i := range s.slots {
@@ -117,11 +125,11 @@ func (s *Supervisor) plan() error {
 // open reserves the ports and starts the broker.
 func (s *Supervisor) open() error {
 	var err error
-	if s.addr, err = Reserve(s.cfg.Addr); err != nil {
+	if s.addr, err = reuseport.Reserve(s.cfg.Addr); err != nil {
 		return err
 	}
 	if s.cfg.APIAddr != "" {
-		if s.api, err = Reserve(s.cfg.APIAddr); err != nil {
+		if s.api, err = reuseport.Reserve(s.cfg.APIAddr); err != nil {
 			return err
 		}
 	}
@@ -134,7 +142,7 @@ func (s *Supervisor) close() {
 	if s.brk != nil {
 		s.brk.Shutdown()
 	}
-	for _, r := range []*Reservation{s.addr, s.api} {
+	for _, r := range []*reuseport.Reservation{s.addr, s.api} {
 		if r != nil {
 			_ = r.Release()
 		}
@@ -180,6 +188,11 @@ func (s *Supervisor) Signal(sig os.Signal) {
 }
 
 func (s *Supervisor) signalLocked(sig os.Signal) {
+	for _, p := range s.retiring {
+		if err := p.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			s.log.Warn("signal to replaced worker failed", zap.Int("pid", p.Pid), zap.Error(err))
+		}
+	}
 	for i, p := range s.procs {
 		if p != nil {
 			if err := p.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {

@@ -39,7 +39,10 @@ test("topics given at construction are subscribed on connect", async () => {
   await c.connect();
   await subscribed;
   await apiPublish(API, t, 42);
-  assert.deepEqual(await got.next(), { type: "message", topic: t, data: 42 });
+  const m = await got.next();
+  assert.deepEqual({ type: m.type, topic: m.topic, data: m.data }, { type: "message", topic: t, data: 42 });
+  assert.equal(m.offset, 1); // the topic's first message in its history
+  assert.equal(typeof m.epoch, "string");
 });
 
 test("a client publish resolves and reaches other subscribers", async () => {
@@ -137,15 +140,18 @@ test("handler exceptions become error events and do not stop delivery", async ()
   await eventually(() => c.connected, "still connected");
 });
 
-test("the server accepts a subscribe carrying since, as the client sends it for recovery", async () => {
+test("the server answers a subscribe carrying since, as the client sends it for recovery", async () => {
   // The client adds since: {offset, epoch} once messages carry an offset;
-  // the gateway must take it (ignoring it until it keeps history).
+  // a cursor of an epoch the topic never had cannot be honoured.
   const t = topic();
   const ws = new WebSocket(WS);
   await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
   const answer = new Promise((resolve) => (ws.onmessage = (e) => resolve(JSON.parse(e.data))));
   ws.send(JSON.stringify({ type: "subscribe", topic: t, since: { offset: 41, epoch: "e1" }, ref: 7 }));
-  assert.deepEqual(await answer, { type: "subscribed", topics: [t], ref: 7 });
+  const a = await answer;
+  const got = { type: a.type, topics: a.topics, ref: a.ref, recovered: a.recovered };
+  assert.deepEqual(got, { type: "subscribed", topics: [t], ref: 7, recovered: false });
+  assert.equal(a.positions[t].offset, 0);
   ws.close();
 });
 
@@ -170,4 +176,28 @@ test("an http:// URL is dialled as ws://", async () => {
   clients.push(c);
   await c.connect();
   assert.ok((await c.ping()) >= 0);
+});
+
+test("after a dropped connection the client recovers what was published meanwhile, once and in order", async () => {
+  const sockets = [];
+  const c = client({
+    WebSocket: class extends WebSocket {
+      constructor(url) {
+        super(url);
+        sockets.push(this);
+      }
+    },
+  });
+  await c.connect();
+  const t = topic();
+  const got = inbox();
+  await c.subscribe(t, (d) => got.push(d));
+  await apiPublish(API, t, 1);
+  assert.equal(await got.next(), 1);
+  sockets[0].close(4000, "network gone");
+  for (const n of [2, 3, 4]) await apiPublish(API, t, n);
+  for (const n of [2, 3, 4]) assert.equal(await got.next(), n);
+  await eventually(() => sockets.length === 2 && c.connected, "the reconnect");
+  await apiPublish(API, t, 5);
+  assert.equal(await got.next(), 5);
 });

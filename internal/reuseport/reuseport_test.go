@@ -1,15 +1,11 @@
-package supervisor
+package reuseport
 
 import (
 	"context"
 	"net"
 	"strings"
 	"testing"
-
-	"github.com/myriadws/myriad/internal/broker"
 )
-
-func brokerWithJetStreamNoDir() broker.ServerConfig { return broker.ServerConfig{JetStream: true} }
 
 func TestReservationHoldsPortWithoutAccepting(t *testing.T) {
 	cases := []struct{ name, addr string }{

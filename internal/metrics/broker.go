@@ -1,0 +1,75 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/myriadws/myriad/gateway"
+	"github.com/myriadws/myriad/internal/broker"
+)
+
+// brokerDescs describe a cluster node's broker link: exported only when
+// Sources.Broker is set, so a single node shows none of them.
+type brokerDescs struct {
+	state, messages, reconnects, topics *prometheus.Desc
+	link, interestErrors                *prometheus.Desc
+}
+
+func newBrokerDescs() brokerDescs {
+	n := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("myriad_"+name, help, labels, nil)
+	}
+	return brokerDescs{
+		state:          n("broker_state", "1 for the broker link's current state (connecting, connected, reconnecting, closed), 0 for the others.", "state"),
+		messages:       n("broker_messages_total", "Broker messages by what became of them: published while connected, buffered for the reconnect, unsent (lost to the cluster), received for local subscribers, dropped by the client for a slow topic.", "result"),
+		reconnects:     n("broker_reconnects_total", "Successful reconnects to the broker."),
+		topics:         n("broker_topics", "Topics this node holds interest in at the broker."),
+		link:           n("cluster_link_messages_total", "This node's cluster link: broker messages delivered to its loops, own messages skipped as already delivered, rejected as malformed, delivered locally first while the broker was away, and unsent (this node only).", "result"),
+		interestErrors: n("cluster_interest_errors_total", "Failed broker interest and disinterest calls."),
+	}
+}
+
+func (d *brokerDescs) each(fn func(*prometheus.Desc)) {
+	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.link, d.interestErrors} {
+		fn(x)
+	}
+}
+
+// collectBroker exports the broker link of a cluster node; it does
+// nothing on a single node.
+func (c *Collector) collectBroker(ch chan<- prometheus.Metric) {
+	b := c.src.Broker
+	if b == nil {
+		return
+	}
+	d := &c.bdescs
+	st := b.Stats()
+	for s := broker.StateConnecting; s <= broker.StateClosed; s++ {
+		v := 0.0
+		if st.State == s {
+			v = 1
+		}
+		gauge(ch, d.state, v, s.String())
+	}
+	counter(ch, d.messages, st.Published, "published")
+	counter(ch, d.messages, st.Buffered, "buffered")
+	counter(ch, d.messages, st.Unsent, "unsent")
+	counter(ch, d.messages, st.Received, "received")
+	counter(ch, d.messages, st.Dropped, "dropped")
+	counter(ch, d.reconnects, st.Reconnects)
+	gauge(ch, d.topics, float64(st.Topics))
+	if c.src.Gateway == nil {
+		return
+	}
+	if ls, ok := c.src.Gateway.LinkStats(); ok {
+		collectLink(ch, d, ls)
+	}
+}
+
+func collectLink(ch chan<- prometheus.Metric, d *brokerDescs, ls gateway.LinkStats) {
+	counter(ch, d.link, ls.Received, "delivered")
+	counter(ch, d.link, ls.OwnSkipped, "own_skipped")
+	counter(ch, d.link, ls.Rejected, "rejected")
+	counter(ch, d.link, ls.LocalFirst, "local_first")
+	counter(ch, d.link, ls.Unsent, "unsent")
+	counter(ch, d.interestErrors, ls.InterestErrors)
+}

@@ -249,15 +249,23 @@ cpu_ticks() {
 	echo "$total"
 }
 
-# rss_kb PID... sums VmRSS.
-rss_kb() {
-	local pid total=0 r
+# mem_kb FIELD PID... sums a field of /proc/PID/status (VmRSS, RssAnon).
+# Pss, from /proc/PID/smaps_rollup, splits each shared page between the
+# processes mapping it: summed over workers of one binary it counts the
+# binary's pages once, where VmRSS counts them once per worker.
+mem_kb() {
+	local field=$1 pid total=0 v file
+	shift
+	file=status
+	[[ $field == Pss ]] && file=smaps_rollup
 	for pid in "$@"; do
-		r=$(awk '$1 == "VmRSS:" { print $2 }' /proc/"$pid"/status 2>/dev/null) || r=0
-		total=$((total + ${r:-0}))
+		v=$(awk -v f="$field:" '$1 == f { print $2 }' /proc/"$pid"/"$file" 2>/dev/null) || v=0
+		total=$((total + ${v:-0}))
 	done
 	echo "$total"
 }
+
+rss_kb() { mem_kb VmRSS "$@"; }
 
 # stats_open prints the cluster-wide count of open connections (the
 # single process's own count without a cluster).
@@ -341,10 +349,12 @@ run_million() {
 	local pid_flags=()
 	for i in "${pids[@]}"; do pid_flags+=(--server-pid "$i"); done
 
-	local slab0 sunr0 rss0
+	local slab0 sunr0 rss0 anon0 pss0
 	slab0=$(meminfo_kb Slab)
 	sunr0=$(meminfo_kb SUnreclaim)
 	rss0=$(rss_kb "${pids[@]}")
+	anon0=$(mem_kb RssAnon "${pids[@]}")
+	pss0=$(mem_kb Pss "${pids[@]}")
 	log "before: Slab ${slab0} kB, SUnreclaim ${sunr0} kB, server RSS ${rss0} kB over ${#pids[@]} process(es)"
 
 	log "idle: $CONNS connections at $RATE/s, settle $SETTLE, hold $HOLD"
@@ -372,10 +382,12 @@ run_million() {
 	c1=$(cpu_ticks "${pids[@]}")
 	sup1=$(cpu_ticks "$SERVER_PID")
 	w1=$(date +%s.%N)
-	local slab1 sunr1 rss1 sockets suprss
+	local slab1 sunr1 rss1 anon1 pss1 sockets suprss
 	slab1=$(meminfo_kb Slab)
 	sunr1=$(meminfo_kb SUnreclaim)
 	rss1=$(rss_kb "${pids[@]}")
+	anon1=$(mem_kb RssAnon "${pids[@]}")
+	pss1=$(mem_kb Pss "${pids[@]}")
 	suprss=0
 	if [[ ${pids[0]} != "$SERVER_PID" ]]; then suprss=$(rss_kb "$SERVER_PID"); fi
 	sockets=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
@@ -399,7 +411,7 @@ run_million() {
 # caller's locals) and the two reports.
 summarize_million() {
 	local idle=$OUT/idle.json bc=$OUT/million-broadcast.json
-	local held failed connect_s ups cpu_s elapsed cpu_pct sup_pct rss_per slab_per
+	local held failed connect_s ups cpu_s elapsed cpu_pct sup_pct rss_per anon_per slab_per
 	held=$(jq -r '.counters.conns_open_at_end // 0' "$idle")
 	failed=$(jq -r '.counters.conns_failed // 0' "$idle")
 	connect_s=$(jq -r '.connect_phase.seconds' "$idle")
@@ -410,9 +422,11 @@ summarize_million() {
 	sup_pct=$(printf '%.2f' "$(echo "100 * ($sup1 - $sup0) / $CLK_TCK / $elapsed" | bc -l)")
 	if ((held > 0)); then
 		rss_per=$(((rss1 - rss0) * 1024 / held))
+		anon_per=$(((anon1 - anon0) * 1024 / held))
 		slab_per=$(((slab1 - slab0) * 1024 / (2 * held)))
 	else
 		rss_per=n/a
+		anon_per=n/a
 		slab_per=n/a
 	fi
 	{
@@ -421,8 +435,10 @@ summarize_million() {
 		printf '%-44s %s\n' "failed upgrades (every attempt)" "$failed $(jq -c '.failures' "$idle")"
 		printf '%-44s %s\n' "dropped while held" "$(jq -r '.counters.conns_dropped // 0' "$idle")"
 		printf '%-44s %s\n' "time to connect" "$(printf '%.1f' "$connect_s") s (${ups} upgrades/s)"
-		printf '%-44s %s\n' "server RSS total (all workers, held)" "$((rss1 / 1024)) MiB"
-		printf '%-44s %s\n' "server RSS growth per connection" "$rss_per B"
+		printf '%-44s %s\n' "server RSS total (all workers, held)" "$((rss1 / 1024)) MiB (before: $((rss0 / 1024)) MiB)"
+		printf '%-44s %s\n' "server PSS total (shared pages counted once)" "$((pss1 / 1024)) MiB (before: $((pss0 / 1024)) MiB)"
+		printf '%-44s %s\n' "server private memory (RssAnon) total" "$((anon1 / 1024)) MiB (before: $((anon0 / 1024)) MiB)"
+		printf '%-44s %s\n' "server growth per connection: RSS / RssAnon" "$rss_per B / $anon_per B"
 		printf '%-44s %s\n' "supervisor + embedded NATS RSS" "$((suprss / 1024)) MiB"
 		printf '%-44s %s\n' "kernel Slab before -> held" "$((slab0 / 1024)) -> $((slab1 / 1024)) MiB (SUnreclaim $((sunr0 / 1024)) -> $((sunr1 / 1024)) MiB)"
 		printf '%-44s %s\n' "kernel slab growth per socket (2 per conn)" "$slab_per B"

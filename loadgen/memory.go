@@ -23,6 +23,13 @@ type Memory struct {
 	// LoadgenBytesPerConn is (after - before) / conns; derived.
 	LoadgenBytesPerConn int64          `json:"loadgen_bytes_per_conn"`
 	Servers             []ServerMemory `json:"servers,omitempty"`
+	// ServersConns is the number of open connections when the servers'
+	// "after" was taken, over all of them; ServersBytesPerConn is the RSS
+	// growth of every sampled server together over it (derived). This is
+	// the figure for worker processes behind one shared port, where no
+	// single PID's share of the connections is known.
+	ServersConns        int64 `json:"servers_conns,omitempty"`
+	ServersBytesPerConn int64 `json:"servers_bytes_per_conn,omitempty"`
 }
 
 // ServerMemory is one server process's RSS before and after.
@@ -32,8 +39,9 @@ type ServerMemory struct {
 	RSSAfter  int64 `json:"rss_after_bytes"`
 	// Conns is the number of connections the load generator held open on
 	// it when "after" was taken: with as many server PIDs as targets, the
-	// i-th PID is taken to serve the i-th target; otherwise every PID is
-	// charged with all connections.
+	// i-th PID is taken to serve the i-th target; otherwise (workers
+	// sharing a port) it is 0, unknown, and only Memory.ServersBytesPerConn
+	// says what a connection cost them together.
 	Conns int64 `json:"conns"`
 	// BytesPerConn is (after - before) / conns; derived.
 	BytesPerConn int64 `json:"bytes_per_conn"`
@@ -45,6 +53,19 @@ func (m *Memory) derive() {
 		sv := &m.Servers[i]
 		sv.BytesPerConn = perConn(sv.RSSBefore, sv.RSSAfter, sv.Conns)
 	}
+	before, after := m.serversRSS()
+	m.ServersBytesPerConn = perConn(before, after, m.ServersConns)
+}
+
+// serversRSS sums the servers sampled both before and after.
+func (m *Memory) serversRSS() (before, after int64) {
+	for _, sv := range m.Servers {
+		if sv.RSSAfter > 0 {
+			before += sv.RSSBefore
+			after += sv.RSSAfter
+		}
+	}
+	return before, after
 }
 
 func perConn(before, after, conns int64) int64 {
@@ -109,12 +130,13 @@ func (s *Session) sampleBefore() {
 }
 
 // serverConns is the number of connections charged to the i-th of n server
-// PIDs; see ServerMemory.Conns.
-func serverConns(i, n int, open int64, byTarget []int64) int64 {
+// PIDs; see ServerMemory.Conns. Charging every PID with all connections
+// would make each of 50 workers look 50 times cheaper than it is.
+func serverConns(i, n int, byTarget []int64) int64 {
 	if n == len(byTarget) && i < len(byTarget) {
 		return byTarget[i]
 	}
-	return open
+	return 0
 }
 
 func (s *Session) sampleAfter() {
@@ -132,7 +154,10 @@ func (s *Session) sampleAfter() {
 			s.log.Warn("reading server RSS", zap.Int("pid", sv.PID), zap.Error(err))
 		}
 		sv.RSSAfter = n
-		sv.Conns = serverConns(i, len(s.mem.Servers), open, byTarget)
+		sv.Conns = serverConns(i, len(s.mem.Servers), byTarget)
+	}
+	if len(s.mem.Servers) > 0 {
+		s.mem.ServersConns = open
 	}
 }
 

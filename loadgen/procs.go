@@ -131,6 +131,9 @@ func (r *procRun) report(ctx context.Context) (*Report, error) {
 		r.co.Finish(rep, got)
 	}
 	rep.Memory.Servers = r.servers
+	if len(r.servers) > 0 {
+		rep.Memory.ServersConns = r.serversConns
+	}
 	rep.Memory.derive()
 	rep.Warnings = append(append(r.warnings, failed...), rep.Warnings...)
 	if wn := r.watch.warning(); wn != "" {

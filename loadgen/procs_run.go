@@ -25,11 +25,12 @@ type procRun struct {
 	msgs     chan workerLine
 	readDone chan int
 
-	warnings    []string
-	servers     []ServerMemory
-	sampled     bool // servers sampled after settling
-	watch       *cpuWatch
-	lastEmitted Progress
+	warnings     []string
+	servers      []ServerMemory
+	sampled      bool  // servers sampled after settling
+	serversConns int64 // connections open when they were
+	watch        *cpuWatch
+	lastEmitted  Progress
 }
 
 // worker is one worker process as its parent sees it.
@@ -213,8 +214,9 @@ func (r *procRun) emit(force bool) {
 		r.sampled = true
 		for i := range r.servers {
 			r.servers[i].RSSAfter, _ = ReadRSS(r.servers[i].PID)
-			r.servers[i].Conns = serverConns(i, len(r.servers), mp.Open, mp.OpenBy)
+			r.servers[i].Conns = serverConns(i, len(r.servers), mp.OpenBy)
 		}
+		r.serversConns = mp.Open
 	}
 	if !force && mp.Phase == r.lastEmitted.Phase && mp.Settled == r.lastEmitted.Settled {
 		return

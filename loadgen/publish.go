@@ -53,6 +53,7 @@ type publishResult struct {
 const (
 	CounterPublishOK        = "publish_ok"         // 2xx answers
 	CounterPublishDelivered = "publish_delivered"  // sum of "delivered" in the answers
+	CounterPublishCluster   = "publish_cluster"    // 2xx answers of a cluster node: accepted by the broker, deliveries counted by each node
 	CounterPublishErrors    = "publish_errors"     // failed requests, all causes
 	CounterPublishLagMs     = "publish_lag_max_ms" // worst lateness of a post against its schedule
 	CounterPublishSkipped   = "publish_skipped"    // scheduled posts not made within the duration: the API was slower than the schedule
@@ -103,6 +104,7 @@ func (pb *publisher) run(ctx context.Context, d time.Duration) publishResult {
 	var res publishResult
 	ok := pb.counter(CounterPublishOK)
 	delivered := pb.counter(CounterPublishDelivered)
+	cluster := pb.counter(CounterPublishCluster)
 	errs := pb.counter(CounterPublishErrors)
 	lag := pb.counter(CounterPublishLagMs)
 	skipped := pb.counter(CounterPublishSkipped)
@@ -131,8 +133,12 @@ func (pb *publisher) run(ctx context.Context, d time.Duration) publishResult {
 		switch {
 		case cause == "":
 			res.Accepted++
-			res.Delivered += n
 			ok.Add(1)
+			if n == clusterAnswer {
+				cluster.Add(1)
+				break
+			}
+			res.Delivered += n
 			delivered.Add(n)
 		case ctx.Err() != nil:
 			// Interrupted mid-request: neither an error of the API nor a
@@ -150,9 +156,13 @@ func (pb *publisher) run(ctx context.Context, d time.Duration) publishResult {
 	return res
 }
 
-// post sends one message. It returns the answer's delivered count, the
-// failure cause ("" on success), and whether a failure is certain not to
-// have published the message.
+// clusterAnswer is post's delivered count for a cluster node's answer,
+// which has none: each node counts its own deliveries in /stats.
+const clusterAnswer = -1
+
+// post sends one message. It returns the answer's delivered count
+// (clusterAnswer for a cluster node), the failure cause ("" on success),
+// and whether a failure is certain not to have published the message.
 func (pb *publisher) post(ctx context.Context, body []byte) (delivered int64, cause string, sure bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, pb.api, bytes.NewReader(body))
 	if err != nil {
@@ -188,7 +198,7 @@ func (pb *publisher) post(ctx context.Context, body []byte) (delivered int64, ca
 	case a.Cluster && a.Accepted:
 		// A cluster node answers once the broker has the message; each
 		// node counts its own deliveries, so there is nothing to add.
-		return 0, "", false
+		return clusterAnswer, "", false
 	}
 	return 0, CauseBadAnswer, false
 }

@@ -103,6 +103,7 @@ func Merge(reports ...*Report) *Report {
 		out.Memory.LoadgenRSSAfter += r.Memory.LoadgenRSSAfter
 		out.Memory.LoadgenConns += r.Memory.LoadgenConns
 		out.Memory.Servers = append(out.Memory.Servers, r.Memory.Servers...)
+		out.Memory.ServersConns += r.Memory.ServersConns
 		out.Connect.Seconds = max(out.Connect.Seconds, r.Connect.Seconds)
 		out.Connect.Upgrades += r.Connect.Upgrades
 		for _, w := range r.Warnings {
@@ -264,8 +265,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(&b, "  server %-7d %s before; not sampled after\n", sv.PID, mib(sv.RSSBefore))
 				continue
 			}
+			if sv.Conns == 0 {
+				fmt.Fprintf(&b, "  server %-7d %s -> %s (its share of the conns is unknown)\n",
+					sv.PID, mib(sv.RSSBefore), mib(sv.RSSAfter))
+				continue
+			}
 			fmt.Fprintf(&b, "  server %-7d %s -> %s for %d conns: %d B/conn\n",
 				sv.PID, mib(sv.RSSBefore), mib(sv.RSSAfter), sv.Conns, sv.BytesPerConn)
+		}
+		if before, after := m.serversRSS(); len(m.Servers) > 1 && after > 0 {
+			fmt.Fprintf(&b, "  servers (%d)    %s -> %s for %d conns: %d B/conn\n",
+				len(m.Servers), mib(before), mib(after), m.ServersConns, m.ServersBytesPerConn)
 		}
 	}
 

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,55 @@ func TestWriteTable(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestServerMemoryAttribution checks who a server PID's connections are
+// charged to: one PID per target gets that target's count, while workers
+// behind one shared port get no per-PID figure (their split is unknown)
+// and the figure over all of them together.
+func TestServerMemoryAttribution(t *testing.T) {
+	tests := []struct {
+		name       string
+		pids       int
+		byTarget   []int64
+		open       int64
+		wantPerPID []int64 // Conns of each PID
+		wantTotal  int64   // ServersBytesPerConn with 1 MiB growth per PID
+	}{
+		{"one server one target", 1, []int64{1000}, 1000, []int64{1000}, (1 << 20) / 1000},
+		{"two servers two targets", 2, []int64{600, 400}, 1000, []int64{600, 400}, (2 << 20) / 1000},
+		{"two workers one port", 2, []int64{1000}, 1000, []int64{0, 0}, (2 << 20) / 1000},
+		{"nothing open", 2, []int64{0}, 0, []int64{0, 0}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Memory{ServersConns: tc.open}
+			for i := range tc.pids {
+				m.Servers = append(m.Servers, ServerMemory{
+					PID: 100 + i, RSSBefore: 10 << 20, RSSAfter: 11 << 20,
+					Conns: serverConns(i, tc.pids, tc.byTarget),
+				})
+			}
+			m.derive()
+			for i, sv := range m.Servers {
+				if sv.Conns != tc.wantPerPID[i] {
+					t.Errorf("pid %d charged %d conns, want %d", sv.PID, sv.Conns, tc.wantPerPID[i])
+				}
+				if sv.Conns == 0 && sv.BytesPerConn != 0 {
+					t.Errorf("pid %d: %d B/conn without a connection count", sv.PID, sv.BytesPerConn)
+				}
+			}
+			if m.ServersBytesPerConn != tc.wantTotal {
+				t.Errorf("servers together %d B/conn, want %d", m.ServersBytesPerConn, tc.wantTotal)
+			}
+			var b bytes.Buffer
+			if err := (&Report{Scenario: "idle", Memory: m}).WriteTable(&b); err != nil {
+				t.Fatal(err)
+			}
+			if tc.pids > 1 && !strings.Contains(b.String(), fmt.Sprintf("servers (%d)", tc.pids)) {
+				t.Errorf("no line for the servers together:\n%s", b.String())
+			}
+		})
 	}
 }

@@ -65,6 +65,9 @@ func Start(cfg Config, log *zap.Logger) (*Supervisor, error) {
 	if err := s.plan(); err != nil {
 		return nil, err
 	}
+	// plan resolved Workers 0 into a count in s.cfg: everything below
+	// must read that, or a derived count starts no worker at all.
+	cfg = s.cfg
 	if err := s.open(); err != nil {
 		s.close()
 		return nil, err

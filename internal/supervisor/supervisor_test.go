@@ -201,3 +201,34 @@ func TestCrashLoopGivesUp(t *testing.T) {
 		t.Fatalf("exits %+v", w)
 	}
 }
+
+// TestDerivedWorkerCountStartsThem asks for Workers 0, a connection
+// target and a descriptor limit, and checks that the count WorkerCount
+// derives is the number of workers actually started, each with its share.
+func TestDerivedWorkerCountStartsThem(t *testing.T) {
+	cases := []struct {
+		name          string
+		maxConns      int
+		nofile        uint64
+		wantWorkers   int
+		wantPerWorker int
+	}{
+		{"target under one worker's limit", 500, 1100, 1, 500},
+		{"target needing three workers", 2500, 1100, 3, 834},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(0, "serve")
+			cfg.MaxConns, cfg.NoFile = tc.maxConns, tc.nofile
+			s := startSupervisor(t, cfg)
+			if got := len(s.Workers()); got != tc.wantWorkers {
+				t.Fatalf("%d worker slots, want %d", got, tc.wantWorkers)
+			}
+			eventually(t, "every worker running", func() bool { return allRunning(s) })
+			answeredBy(t, s, s.Addr(), pids(s)...)
+			if s.perConns != tc.wantPerWorker {
+				t.Errorf("%d connections per worker, want %d", s.perConns, tc.wantPerWorker)
+			}
+		})
+	}
+}

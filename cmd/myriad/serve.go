@@ -161,18 +161,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if o == nil {
 		return code
 	}
-	gw, routes, err := o.gw.build()
-	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-		return 2
-	}
-	o.cfg.Routes = routes
-	o.cfg.Streams = gw.Streams()
-	if o.demo {
-		if o.cfg.Pages, err = demoPages(); err != nil {
-			fmt.Fprintf(stderr, "myriad: %v\n", err)
-			return 1
-		}
+	gw, code := buildApp(o, stderr)
+	if gw == nil {
+		return code
 	}
 	log := newLogger(o, stderr)
 	defer func() { _ = log.Sync() }()
@@ -187,79 +178,14 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	hup, stopHUP := hangups(worker)
 	defer stopHUP()
 	hostChecks(log, o.cfg)
-	bc, err := joinCluster(gw, o.cl, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %v\n", err)
-		return 2
+	n, code := startNode(o, gw, stderr, log)
+	// Cleanups run last first: the API and the broker outlive the server,
+	// so a drain still takes publishes.
+	defer n.close()
+	if n.srv == nil {
+		return code
 	}
-	if bc != nil {
-		// Closed after the API stopped (defers run last first): a drain
-		// still takes publishes.
-		defer func() { _ = bc.Close() }()
-	}
-	stopHistory, err := useHistory(gw, o.hist, bc, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %v\n", err)
-		return 2
-	}
-	defer stopHistory()
-
-	srv, err := server.New(o.cfg)
-	if err == nil {
-		err = gw.Attach(srv)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %v\n", err)
-		return 2
-	}
-	stopJWKS, err := o.gw.startJWKS(log)
-	if err == nil {
-		err = o.gw.checkAPIExposure(log)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %v\n", err)
-		return 2
-	}
-	defer stopJWKS()
-	api, err := listenAPI(o.gw.apiAddr, o.cfg.ReusePort, apiHandler(opsOptions{
-		srv: srv, gw: gw, broker: bc, apiKey: o.gw.cfg.APIKey, pprof: o.pprof, ready: &readiness{srv: srv, checks: brokerChecks(bc)}, log: log,
-	}), log)
-	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %v\n", err)
-		return 1
-	}
-	// The API stops after the server: a drain still takes publishes.
-	defer api.stop()
-	api.serve()
-	stopMemory := make(chan struct{})
-	defer close(stopMemory)
-	go releaseMemory(srv, o.memory, log, stopMemory)
-
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve() }()
-
-	select {
-	case err := <-serveErr:
-		if err != nil {
-			fmt.Fprintf(stderr, "myriad: %v\n", err)
-			return 1
-		}
-		return 0
-	case <-srv.Ready():
-	}
-	log.Info("myriad started", zap.String("version", versionString()), zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
-	if o.demo {
-		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
-	}
-	announceReady(o.pidFile, o.restart, srv, api, log)
-	if o.pidFile != "" {
-		defer removePIDFile(o.pidFile)
-	}
-	rs := newRestarter(o, args, stdout, stderr, srv, api, log)
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go rs.watch(watchCtx, hup)
-	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), log, o.cfg.DrainTimeout)
+	return n.run(ctx, o, args, stdout, stderr, sigs, hup)
 }
 
 // prepareOptions reads the worker environment, flags and MYRIAD_*

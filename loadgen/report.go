@@ -240,44 +240,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	writeCauses(&b, "failed attempts by cause", r.Failures)
 	writeCauses(&b, "drops by cause", r.Drops)
 
-	if len(r.Latency) > 0 {
-		lw := 10
-		for k := range r.Latency {
-			lw = max(lw, len(k))
-		}
-		fmt.Fprintf(&b, "\n%-*s %10s %9s %9s %9s %9s %9s %9s\n", lw+2, "latency", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
-		for _, k := range sortedKeys(r.Latency) {
-			s := r.Latency[k].Summary()
-			fmt.Fprintf(&b, "  %-*s %10d %9s %9s %9s %9s %9s %9s\n", lw, k, s.Count,
-				us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.Max), us(int64(s.Mean)))
-		}
-	}
-
-	m := r.Memory
-	if m.LoadgenRSSAfter > 0 || len(m.Servers) > 0 {
-		b.WriteString("\nmemory (RSS after connecting and settling, minus before)\n")
-		if m.LoadgenRSSAfter > 0 {
-			fmt.Fprintf(&b, "  loadgen        %s -> %s for %d conns: %d B/conn\n",
-				mib(m.LoadgenRSSBefore), mib(m.LoadgenRSSAfter), m.LoadgenConns, m.LoadgenBytesPerConn)
-		}
-		for _, sv := range m.Servers {
-			if sv.RSSAfter == 0 {
-				fmt.Fprintf(&b, "  server %-7d %s before; not sampled after\n", sv.PID, mib(sv.RSSBefore))
-				continue
-			}
-			if sv.Conns == 0 {
-				fmt.Fprintf(&b, "  server %-7d %s -> %s (its share of the conns is unknown)\n",
-					sv.PID, mib(sv.RSSBefore), mib(sv.RSSAfter))
-				continue
-			}
-			fmt.Fprintf(&b, "  server %-7d %s -> %s for %d conns: %d B/conn\n",
-				sv.PID, mib(sv.RSSBefore), mib(sv.RSSAfter), sv.Conns, sv.BytesPerConn)
-		}
-		if before, after := m.serversRSS(); len(m.Servers) > 1 && after > 0 {
-			fmt.Fprintf(&b, "  servers (%d)    %s -> %s for %d conns: %d B/conn\n",
-				len(m.Servers), mib(before), mib(after), m.ServersConns, m.ServersBytesPerConn)
-		}
-	}
+	writeLatency(&b, r.Latency)
+	writeMemory(&b, r.Memory)
 
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nwarnings\n")
@@ -287,6 +251,51 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeLatency writes the latency table: one row per histogram.
+func writeLatency(b *strings.Builder, latency map[string]*Histogram) {
+	if len(latency) > 0 {
+		lw := 10
+		for k := range latency {
+			lw = max(lw, len(k))
+		}
+		fmt.Fprintf(b, "\n%-*s %10s %9s %9s %9s %9s %9s %9s\n", lw+2, "latency", "count", "p50", "p90", "p99", "p99.9", "max", "mean")
+		for _, k := range sortedKeys(latency) {
+			s := latency[k].Summary()
+			fmt.Fprintf(b, "  %-*s %10d %9s %9s %9s %9s %9s %9s\n", lw, k, s.Count,
+				us(s.P50), us(s.P90), us(s.P99), us(s.P999), us(s.Max), us(int64(s.Mean)))
+		}
+	}
+}
+
+// writeMemory writes the memory section: the load generator's and each
+// server's RSS growth per connection.
+func writeMemory(b *strings.Builder, m Memory) {
+	if m.LoadgenRSSAfter > 0 || len(m.Servers) > 0 {
+		b.WriteString("\nmemory (RSS after connecting and settling, minus before)\n")
+		if m.LoadgenRSSAfter > 0 {
+			fmt.Fprintf(b, "  loadgen        %s -> %s for %d conns: %d B/conn\n",
+				mib(m.LoadgenRSSBefore), mib(m.LoadgenRSSAfter), m.LoadgenConns, m.LoadgenBytesPerConn)
+		}
+		for _, sv := range m.Servers {
+			if sv.RSSAfter == 0 {
+				fmt.Fprintf(b, "  server %-7d %s before; not sampled after\n", sv.PID, mib(sv.RSSBefore))
+				continue
+			}
+			if sv.Conns == 0 {
+				fmt.Fprintf(b, "  server %-7d %s -> %s (its share of the conns is unknown)\n",
+					sv.PID, mib(sv.RSSBefore), mib(sv.RSSAfter))
+				continue
+			}
+			fmt.Fprintf(b, "  server %-7d %s -> %s for %d conns: %d B/conn\n",
+				sv.PID, mib(sv.RSSBefore), mib(sv.RSSAfter), sv.Conns, sv.BytesPerConn)
+		}
+		if before, after := m.serversRSS(); len(m.Servers) > 1 && after > 0 {
+			fmt.Fprintf(b, "  servers (%d)    %s -> %s for %d conns: %d B/conn\n",
+				len(m.Servers), mib(before), mib(after), m.ServersConns, m.ServersBytesPerConn)
+		}
+	}
 }
 
 // writeSummaries lets each scenario of the report that implements

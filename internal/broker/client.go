@@ -65,6 +65,10 @@ type Client struct {
 	mu        sync.Mutex
 	interests map[string]*interest
 	closed    bool
+	// callbacksDone is closed by nats.go's closed callback, the last one
+	// its dispatcher runs, so Close can wait until no callback (and no
+	// log line of one) is still to come.
+	callbacksDone chan struct{}
 }
 
 // Connect dials the broker. If no server answers yet, it returns a Client
@@ -78,7 +82,7 @@ func Connect(cfg Config, log *zap.Logger) (*Client, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = nuid.Next()
 	}
-	c := &Client{cfg: cfg, log: log, interests: make(map[string]*interest)}
+	c := &Client{cfg: cfg, log: log, interests: make(map[string]*interest), callbacksDone: make(chan struct{})}
 	nc, err := nats.Connect(cfg.URL, c.options()...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: connect %s: %w", cfg.URL, err)
@@ -110,7 +114,10 @@ func (c *Client) options() []nats.Option {
 			c.setState(StateConnected)
 			c.log.Info("broker reconnected", zap.String("url", nc.ConnectedUrlRedacted()))
 		}),
-		nats.ClosedHandler(func(*nats.Conn) { c.setState(StateClosed) }),
+		nats.ClosedHandler(func(*nats.Conn) {
+			c.setState(StateClosed)
+			close(c.callbacksDone)
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if !errors.Is(err, nats.ErrSlowConsumer) {
 				c.log.Warn("broker error", zap.Error(err))
@@ -195,7 +202,9 @@ func (c *Client) Flush(timeout time.Duration) error {
 }
 
 // Close drops every subscription and closes the connection; messages in
-// flight are lost. Later calls return ErrClosed.
+// flight are lost. It returns once nats.go has run its last callback (at
+// most closeCallbackWait), so no state change or log line of this Client
+// comes after it. Later calls return ErrClosed.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -207,5 +216,14 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	c.setState(StateClosed)
 	c.nc.Close()
+	// nats.go runs its callbacks on a goroutine of its own; wait (bounded)
+	// for the last, so that none runs, or logs, after Close returns.
+	select {
+	case <-c.callbacksDone:
+	case <-time.After(closeCallbackWait):
+	}
 	return nil
 }
+
+// closeCallbackWait bounds how long Close waits for nats.go's callbacks.
+const closeCallbackWait = 5 * time.Second

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -24,29 +23,8 @@ func startAttacked(t *testing.T, cfg server.Config) (*server.Server, string, str
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Logger = zap.NewNop()
 	cfg.Routes = map[string]server.Handler{"/ws": gw, "/echo": server.Echo{}}
-	srv, err := server.New(cfg)
-	if err == nil {
-		err = gw.Attach(srv)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(gw.APIHandler())
-	t.Cleanup(api.Close)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	select {
-	case <-srv.Ready():
-	case err := <-served:
-		t.Fatalf("Serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(func() {
-		_ = srv.Close()
-		<-served
-	})
-	return srv, "ws://" + srv.Addr().String(), api.URL
+	srv, apiURL := serveGateway(t, gw, cfg)
+	return srv, "ws://" + srv.Addr().String(), apiURL
 }
 
 // TestAttackScenarios runs each attack at small scale against a server

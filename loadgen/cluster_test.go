@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -30,33 +29,12 @@ func startClusterNode(t *testing.T, brokerURL string, nodes int) (string, string
 	if err := gw.JoinCluster(bc, gateway.ClusterConfig{Nodes: nodes}); err != nil {
 		t.Fatalf("JoinCluster: %v", err)
 	}
-	srv, err := server.New(server.Config{
+	srv, apiURL := serveGateway(t, gw, server.Config{
 		Addr:   "127.0.0.1:0",
 		Logger: zap.NewNop(),
 		Routes: map[string]server.Handler{"/ws": gw},
 	})
-	if err == nil {
-		err = gw.Attach(srv)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(gw.APIHandler())
-	t.Cleanup(api.Close)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	select {
-	case <-srv.Ready():
-	case err := <-served:
-		t.Fatalf("Serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(func() {
-		_ = srv.Close()
-		<-served
-	})
-	return "ws://" + srv.Addr().String() + "/ws", api.URL
+	return "ws://" + srv.Addr().String() + "/ws", apiURL
 }
 
 // TestBroadcastAgainstCluster spreads the subscribers over two cluster

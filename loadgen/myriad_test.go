@@ -15,6 +15,7 @@ import (
 	"github.com/myriadws/myriad/gateway"
 	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server"
+	"github.com/myriadws/myriad/server/servertest"
 )
 
 // startMyriad runs a myriad server on a loopback port for the test.
@@ -137,29 +138,8 @@ func startMyriadGateway(t *testing.T, edit ...func(*server.Config)) (*server.Ser
 	for _, e := range edit {
 		e(&cfg)
 	}
-	srv, err := server.New(cfg)
-	if err == nil {
-		err = gw.Attach(srv)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(gw.APIHandler())
-	t.Cleanup(api.Close)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	select {
-	case <-srv.Ready():
-	case err := <-served:
-		t.Fatalf("Serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(func() {
-		_ = srv.Close()
-		<-served
-	})
-	return srv, "ws://" + srv.Addr().String() + "/ws", api.URL
+	srv, apiURL := serveGateway(t, gw, cfg)
+	return srv, "ws://" + srv.Addr().String() + "/ws", apiURL
 }
 
 // gatewayStats is the body of the gateway API's GET /stats.
@@ -244,4 +224,15 @@ func TestBroadcastAgainstMyriad(t *testing.T) {
 		t.Errorf("gateway dropped %d, slow-closed %d, refused %d as busy", st.Hub.Dropped, st.Hub.SlowClosed, st.Hub.Busy)
 	}
 	eventually(t, "subscriptions gone", func() bool { return myriadStats(t, api).Hub.Subscriptions == 0 })
+}
+
+// serveGateway runs a server with cfg (its routes naming gw) on a free
+// loopback port, attaches gw, and serves gw's API on an httptest server;
+// both stop when the test ends. It returns the server and the API's URL.
+func serveGateway(t *testing.T, gw *gateway.Gateway, cfg server.Config) (*server.Server, string) {
+	t.Helper()
+	srv, _ := servertest.Start(t, cfg, gw.Attach)
+	api := httptest.NewServer(gw.APIHandler())
+	t.Cleanup(api.Close)
+	return srv, api.URL
 }

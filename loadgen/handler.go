@@ -122,13 +122,20 @@ func (h *handler) handshake(c *Conn, now int64) (act gnet.Action, done bool) {
 	key := handshakeKey(s.seed, c.id)
 	accept := acceptFor(&key)
 	n, status, err := parseResponse(buf, &accept)
+	return h.answered(c, n, status, 101, err, now)
+}
+
+// answered judges the parsed response head of c, n bytes with status, for
+// either kind of target: "need more" waits, a malformed head or a status
+// other than want closes c with its cause, and the awaited one opens it.
+func (h *handler) answered(c *Conn, n, status, want int, err error, now int64) (act gnet.Action, done bool) {
 	switch {
 	case errors.Is(err, io.ErrShortBuffer):
 		return gnet.None, false
 	case err != nil:
 		c.cause = codeProtocol
 		return gnet.Close, false
-	case status != 101:
+	case status != want:
 		c.cause = codeHTTP
 		c.status = uint16(status)
 		return gnet.Close, false

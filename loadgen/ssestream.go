@@ -83,19 +83,7 @@ func parseStreamHead(b []byte) (n, status int, err error) {
 func (h *handler) streamHandshake(c *Conn, now int64) (act gnet.Action, done bool) {
 	buf, _ := c.gc.Peek(-1)
 	n, status, err := parseStreamHead(buf)
-	switch {
-	case errors.Is(err, io.ErrShortBuffer):
-		return gnet.None, false
-	case err != nil:
-		c.cause = codeProtocol
-		return gnet.Close, false
-	case status != 200:
-		c.cause = codeHTTP
-		c.status = uint16(status)
-		return gnet.Close, false
-	}
-	_, _ = c.gc.Discard(n)
-	return h.opened(c, now)
+	return h.answered(c, n, status, 200, err, now)
 }
 
 // events handles every complete event buffered for c, then discards what it

@@ -225,22 +225,33 @@ func (b *Broadcast) Drive(ctx context.Context, s *Session) error {
 }
 
 // tally stops counting deliveries and computes the final counts.
+// lossTally sums what subscribers lacked or got wrong at the end of a
+// run; any goroutine (each event loop) may count into it.
+type lossTally struct {
+	subs, lost, subsLost, subsDup, subsOOO atomic.Int64
+}
+
+// count adds one subscriber that had distinct of the published messages.
+func (t *lossTally) count(published, distinct int64, dup, ooo bool) {
+	t.subs.Add(1)
+	if miss := published - distinct; miss > 0 {
+		t.lost.Add(miss)
+		t.subsLost.Add(1)
+	}
+	if dup {
+		t.subsDup.Add(1)
+	}
+	if ooo {
+		t.subsOOO.Add(1)
+	}
+}
+
 func (b *Broadcast) tally(published int64) {
 	s := b.s
 	b.closed.Store(true)
-	var subs, lost, subsLost, subsDup, subsOOO atomic.Int64
+	var t lossTally
 	count := func(distinct int64, flags uint8) {
-		subs.Add(1)
-		if miss := published - distinct; miss > 0 {
-			lost.Add(miss)
-			subsLost.Add(1)
-		}
-		if flags&bcastDup != 0 {
-			subsDup.Add(1)
-		}
-		if flags&bcastOOO != 0 {
-			subsOOO.Add(1)
-		}
+		t.count(published, distinct, flags&bcastDup != 0, flags&bcastOOO != 0)
 	}
 	// Each runs on every loop, so deliveries being handled when closed was
 	// set have finished before the loop's subscribers are counted; after
@@ -256,12 +267,12 @@ func (b *Broadcast) tally(published int64) {
 	b.mu.Unlock()
 	b.last.flush()
 
-	s.Counter(CounterBcastSubscribers).Store(subs.Load())
-	s.Counter(CounterBcastExpected).Store(published * subs.Load())
-	s.Counter(CounterBcastLost).Store(lost.Load())
-	s.Counter(CounterBcastSubsLost).Store(subsLost.Load())
-	s.Counter(CounterBcastSubsDuplicated).Store(subsDup.Load())
-	s.Counter(CounterBcastSubsOutOfOrder).Store(subsOOO.Load())
+	s.Counter(CounterBcastSubscribers).Store(t.subs.Load())
+	s.Counter(CounterBcastExpected).Store(published * t.subs.Load())
+	s.Counter(CounterBcastLost).Store(t.lost.Load())
+	s.Counter(CounterBcastSubsLost).Store(t.subsLost.Load())
+	s.Counter(CounterBcastSubsDuplicated).Store(t.subsDup.Load())
+	s.Counter(CounterBcastSubsOutOfOrder).Store(t.subsOOO.Load())
 	s.Counter(CounterBcastUntracked).Store(b.last.untracked.Load())
 
 	if b.bySeq != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,16 +27,9 @@ func (*Reconnect) Coordinate(Plan, *zap.Logger) (Coordinator, error) {
 func (r *Reconnect) tally(published int64) {
 	s := r.s
 	r.closed.Store(true)
-	var subs, lost, subsLost, subsDup atomic.Int64
+	var t lossTally
 	count := func(distinct int64, flags uint8) {
-		subs.Add(1)
-		if miss := published - distinct; miss > 0 {
-			lost.Add(miss)
-			subsLost.Add(1)
-		}
-		if flags&rcDup != 0 {
-			subsDup.Add(1)
-		}
+		t.count(published, distinct, flags&rcDup != 0, false)
 	}
 	// As for broadcast, Each runs on every loop after closed was set, so
 	// no delivery is being counted while the loop's subscribers are.
@@ -53,14 +45,14 @@ func (r *Reconnect) tally(published int64) {
 	// A dropped subscriber whose reconnection failed is neither open nor
 	// gone: it lost everything it did not have when it dropped.
 	if missing := r.dropped.Load() - r.back.Load(); missing > 0 {
-		subs.Add(missing)
-		subsLost.Add(missing)
+		t.subs.Add(missing)
+		t.subsLost.Add(missing)
 	}
 
-	s.Counter(CounterRcSubscribers).Store(subs.Load())
-	s.Counter(CounterRcLost).Store(lost.Load())
-	s.Counter(CounterRcSubsLost).Store(subsLost.Load())
-	s.Counter(CounterRcSubsDup).Store(subsDup.Load())
+	s.Counter(CounterRcSubscribers).Store(t.subs.Load())
+	s.Counter(CounterRcLost).Store(t.lost.Load())
+	s.Counter(CounterRcSubsLost).Store(t.subsLost.Load())
+	s.Counter(CounterRcSubsDup).Store(t.subsDup.Load())
 	if t0, t1 := r.t0.Load(), r.tBack.Load(); t0 > 0 && t1 >= t0 {
 		s.Counter(CounterRcAllBackMs).Store((t1 - t0) / int64(time.Millisecond))
 	}

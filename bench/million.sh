@@ -340,9 +340,10 @@ run_million() {
 	fi
 	local hold sources pids i
 	hold=$(secs "$HOLD")
-	# What tune's loadgen role is told: 64,000 ports per source address;
+	# What tune's loadgen role is told: 29,000 ports per source address (half
+	# the range: see loadgen.FastPortsPerPair);
 	# the loadgen's --sources auto picks its own.
-	sources=$(((CONNS + 63999) / 64000))
+	sources=$(((CONNS + 28999) / 29000))
 	tune_host "$CONNS" "$sources"
 	start_server million "$WORKERS" --max-conns "$max"
 	mapfile -t pids < <(server_pids)

@@ -41,6 +41,8 @@ usage: bench/million.sh [flags]
   --straggle D         broadcast: wait this long after publishing for every subscriber to have
                        every message before counting losses (default 120s; ends early when all have)
   --procs P            loadgen processes (default auto)
+  --server-flags F     more flags for myriad in the main run, one string (for example
+                       "--ping-interval 2m --idle-timeout 5m")
   --port P             WebSocket port; the API listens on P+1 (default 18080)
   --out DIR            reports, logs and the summary (default ./million-YYYYmmdd-HHMMSS)
   --no-tune            do not change any sysctl (only print what myriad tune finds)
@@ -61,6 +63,7 @@ PUB_RATE=1
 PUB_DURATION=10s
 STRAGGLE=120s
 PROCS=auto
+SERVER_FLAGS=""
 PORT=18080
 OUT=""
 TUNE=1
@@ -81,6 +84,7 @@ while [[ $# -gt 0 ]]; do
 	--pub-duration) PUB_DURATION=$2; shift 2 ;;
 	--straggle) STRAGGLE=$2; shift 2 ;;
 	--procs) PROCS=$2; shift 2 ;;
+	--server-flags) SERVER_FLAGS=$2; shift 2 ;;
 	--port) PORT=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--no-tune) TUNE=0; shift ;;
@@ -345,7 +349,9 @@ run_million() {
 	# the loadgen's --sources auto picks its own.
 	sources=$(((CONNS + 28999) / 29000))
 	tune_host "$CONNS" "$sources"
-	start_server million "$WORKERS" --max-conns "$max"
+	local extra=()
+	read -r -a extra <<<"$SERVER_FLAGS"
+	start_server million "$WORKERS" --max-conns "$max" "${extra[@]}"
 	mapfile -t pids < <(server_pids)
 	local pid_flags=()
 	for i in "${pids[@]}"; do pid_flags+=(--server-pid "$i"); done

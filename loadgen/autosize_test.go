@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestAutoSize(t *testing.T) {
@@ -65,6 +66,28 @@ func TestAutoSize(t *testing.T) {
 			}
 			if sz.Why == "" {
 				t.Fatal("no reason given")
+			}
+		})
+	}
+}
+
+func TestCoarseTick(t *testing.T) {
+	cases := []struct {
+		name        string
+		procs, cpus int
+		want        time.Duration
+	}{
+		{name: "one process", procs: 1, cpus: 2, want: time.Millisecond},
+		{name: "as many as cores", procs: 2, cpus: 2, want: time.Millisecond},
+		{name: "two per core", procs: 4, cpus: 2, want: 2 * time.Millisecond},
+		{name: "rounded up", procs: 5, cpus: 2, want: 3 * time.Millisecond},
+		{name: "capped", procs: 56, cpus: 2, want: maxCoarseTick},
+		{name: "no cpus reported", procs: 3, cpus: 0, want: 3 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CoarseTick(tc.procs, tc.cpus); got != tc.want {
+				t.Fatalf("CoarseTick(%d, %d) = %v, want %v", tc.procs, tc.cpus, got, tc.want)
 			}
 		})
 	}

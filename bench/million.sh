@@ -41,6 +41,10 @@ usage: bench/million.sh [flags]
   --straggle D         broadcast: wait this long after publishing for every subscriber to have
                        every message before counting losses (default 120s; ends early when all have)
   --procs P            loadgen processes (default auto)
+  --server-flags F     more flags for myriad in the main run, one string (for example
+                       "--ping-interval 2m --idle-timeout 5m")
+  --loadgen-flags F    more flags for both myriad-loadgen runs, one string (for example
+                       "--handshake-timeout 30s")
   --port P             WebSocket port; the API listens on P+1 (default 18080)
   --out DIR            reports, logs and the summary (default ./million-YYYYmmdd-HHMMSS)
   --no-tune            do not change any sysctl (only print what myriad tune finds)
@@ -61,6 +65,8 @@ PUB_RATE=1
 PUB_DURATION=10s
 STRAGGLE=120s
 PROCS=auto
+SERVER_FLAGS=""
+LOADGEN_FLAGS=""
 PORT=18080
 OUT=""
 TUNE=1
@@ -81,6 +87,8 @@ while [[ $# -gt 0 ]]; do
 	--pub-duration) PUB_DURATION=$2; shift 2 ;;
 	--straggle) STRAGGLE=$2; shift 2 ;;
 	--procs) PROCS=$2; shift 2 ;;
+	--server-flags) SERVER_FLAGS=$2; shift 2 ;;
+	--loadgen-flags) LOADGEN_FLAGS=$2; shift 2 ;;
 	--port) PORT=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--no-tune) TUNE=0; shift ;;
@@ -308,10 +316,11 @@ server_pids() {
 # broadcast LABEL SUBS runs the broadcast scenario against the running
 # server and leaves its report in OUT/LABEL-broadcast.json.
 broadcast() {
-	local label=$1 subs=$2
+	local label=$1 subs=$2 extra=()
+	read -r -a extra <<<"$LOADGEN_FLAGS"
 	log "broadcast to $subs subscribers ($label)"
 	"$BIN/myriad-loadgen" broadcast --url "$WS_URL/ws" --api "$API_URL/publish" --topic million \
-		--conns "$subs" --procs "$PROCS" --sources auto --rate "$RATE" --settle "$SETTLE" \
+		--conns "$subs" --procs "$PROCS" --sources auto --rate "$RATE" --settle "$SETTLE" "${extra[@]}" \
 		--duration "$PUB_DURATION" --pub-rate "$PUB_RATE" --close-timeout "$STRAGGLE" --quiet \
 		--json "$OUT/$label-broadcast.json" >"$OUT/$label-broadcast.txt" 2>"$OUT/$label-broadcast.log" &
 	LOADGEN_PID=$!
@@ -340,11 +349,14 @@ run_million() {
 	fi
 	local hold sources pids i
 	hold=$(secs "$HOLD")
-	# What tune's loadgen role is told: 64,000 ports per source address;
+	# What tune's loadgen role is told: 29,000 ports per source address (half
+	# the range: see loadgen.FastPortsPerPair);
 	# the loadgen's --sources auto picks its own.
-	sources=$(((CONNS + 63999) / 64000))
+	sources=$(((CONNS + 28999) / 29000))
 	tune_host "$CONNS" "$sources"
-	start_server million "$WORKERS" --max-conns "$max"
+	local extra=()
+	read -r -a extra <<<"$SERVER_FLAGS"
+	start_server million "$WORKERS" --max-conns "$max" "${extra[@]}"
 	mapfile -t pids < <(server_pids)
 	local pid_flags=()
 	for i in "${pids[@]}"; do pid_flags+=(--server-pid "$i"); done
@@ -358,8 +370,10 @@ run_million() {
 	log "before: Slab ${slab0} kB, SUnreclaim ${sunr0} kB, server RSS ${rss0} kB over ${#pids[@]} process(es)"
 
 	log "idle: $CONNS connections at $RATE/s, settle $SETTLE, hold $HOLD"
+	local lg_extra=()
+	read -r -a lg_extra <<<"$LOADGEN_FLAGS"
 	"$BIN/myriad-loadgen" idle --url "$WS_URL/echo" --conns "$CONNS" --procs "$PROCS" --sources auto \
-		--rate "$RATE" --settle "$SETTLE" --duration "$HOLD" "${pid_flags[@]}" \
+		--rate "$RATE" --settle "$SETTLE" --duration "$HOLD" "${pid_flags[@]}" "${lg_extra[@]}" \
 		--json "$OUT/idle.json" >"$OUT/idle.txt" 2>"$OUT/idle.log" &
 	LOADGEN_PID=$!
 	local t0

@@ -45,8 +45,16 @@ type Sizing struct {
 var ErrAutoSources = errors.New("--sources auto needs loopback targets (127.0.0.0/8) to pick 127.0.0.x sources; give --source")
 
 // Headroom: a process is planned to use at most 9/10 of its descriptors
-// and a (source, target) pair at most 9/10 of the ephemeral ports, so that
-// the server's own sockets, TIME_WAIT leftovers and retries fit.
+// and a (source, target) pair at most 9/10 of HALF the ephemeral ports.
+// Linux's connect() looks for a free port of one parity first (the other
+// is left to bind()), walking the range from an offset that is the same
+// for every connection of one (source, target) pair: once that half is
+// used up, every further connect() walks all of it, checking each port's
+// four-tuple, before it tries the other half. Measured here at 160,000
+// connections over 3 sources, the connect rate fell from 5,000/s to about
+// 350/s at ~32,000 connections per source, with 84% of both cores in
+// __inet_hash_connect and __inet_check_established. Keeping each pair
+// inside half the range keeps connect() O(1).
 const (
 	headroomNum = 9
 	headroomDen = 10
@@ -74,7 +82,7 @@ func AutoSize(p Plan, h HostLimits, procs, sources bool) (Sizing, error) {
 	}
 	if sources {
 		dests, loopback := targetAddrs(p.Targets)
-		perPair := (h.PortHi - h.PortLo + 1) * headroomNum / headroomDen
+		perPair := FastPortsPerPair(h.PortLo, h.PortHi)
 		if perPair < 1 {
 			return Sizing{}, fmt.Errorf("ephemeral port range %d-%d is empty", h.PortLo, h.PortHi)
 		}
@@ -104,6 +112,13 @@ func AutoSize(p Plan, h HostLimits, procs, sources bool) (Sizing, error) {
 		out.Why += w
 	}
 	return out, nil
+}
+
+// FastPortsPerPair is how many connections one (source, target) pair is
+// planned to carry in the ephemeral range lo-hi: 9/10 of half of it (see
+// the headroom constants for why half). Any goroutine may call it.
+func FastPortsPerPair(lo, hi int) int {
+	return (hi - lo + 1) / 2 * headroomNum / headroomDen
 }
 
 // targetAddrs counts the distinct host:port addresses of the targets and

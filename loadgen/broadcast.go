@@ -140,6 +140,9 @@ const (
 )
 
 // Name implements Scenario.
+// TimeoutsOnly implements TimeoutsOnly: its connections never ask for a Tick.
+func (*Broadcast) TimeoutsOnly() {}
+
 func (*Broadcast) Name() string { return "broadcast" }
 
 // Check implements Scenario.

@@ -12,6 +12,9 @@ import (
 type Idle struct{}
 
 // Name implements Scenario.
+// TimeoutsOnly implements TimeoutsOnly: its connections never ask for a Tick.
+func (*Idle) TimeoutsOnly() {}
+
 func (*Idle) Name() string { return "idle" }
 
 // Check implements Scenario.

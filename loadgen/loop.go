@@ -74,7 +74,9 @@ func (l *loop) unlink(c *Conn) {
 func (l *loop) schedule(c *Conn, due int64) {
 	l.wheel.remove(c)
 	l.wheel.add(c, due)
-	l.waiting.Store(int64(l.wheel.len()))
+	if l.waiting.Swap(int64(l.wheel.len())) == 0 {
+		l.s.nudge()
+	}
 }
 
 // advance runs the wheel up to now.

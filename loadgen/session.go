@@ -54,6 +54,7 @@ type Session struct {
 	dialStop  context.CancelFunc
 	pacerStop context.CancelFunc
 	pacerDone chan struct{}
+	wake      chan struct{} // Session.nudge; capacity 1
 
 	connectNs  atomic.Int64 // time spent in Connect calls
 	connectUps atomic.Int64 // upgrades completed during them
@@ -178,6 +179,7 @@ func (s *Session) start() error {
 	var pctx context.Context
 	pctx, s.pacerStop = context.WithCancel(context.Background())
 	s.pacerDone = make(chan struct{})
+	s.wake = make(chan struct{}, 1)
 	go s.pace(pctx)
 	s.sampleBefore()
 	return nil

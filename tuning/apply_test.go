@@ -14,9 +14,9 @@ func TestApply(t *testing.T) {
 		want    []Change
 	}{
 		{
-			name:    "stock host, 1M loadgen over 16 sources",
+			name:    "stock host, 1M loadgen over 40 sources",
 			sysctls: stockSysctls(),
-			target:  Target{Conns: 1_000_000, Role: Loadgen, Sources: 16, Port: 8080},
+			target:  Target{Conns: 1_000_000, Role: Loadgen, Sources: 40, Port: 8080},
 			want: []Change{
 				{"net.core.netdev_max_backlog", "1000", "16384"},
 				{"net.ipv4.ip_local_port_range", "32768 60999", "1024 65535"},

@@ -80,7 +80,7 @@ func TestSysctlConf(t *testing.T) {
 		target  Target
 	}{
 		{"stock host, 1M server", stockSysctls(), Target{Conns: 1_000_000, Port: 8080}},
-		{"stock host, 1M loadgen over 16 sources", stockSysctls(), Target{Conns: 1_000_000, Role: Loadgen, Port: 8080, Sources: 16}},
+		{"stock host, 1M loadgen over 40 sources", stockSysctls(), Target{Conns: 1_000_000, Role: Loadgen, Port: 8080, Sources: 40}},
 		{"large buffers", with(stockSysctls(), "net.ipv4.tcp_rmem", "65536 1048576 16777216"), Target{Conns: 200_000}},
 		{"tuned host pins its values", tunedSysctls(), Target{Conns: 1_000_000, Port: 8080}},
 		{"too few sources is not a sysctl", tunedSysctls(), Target{Conns: 1_000_000, Role: Loadgen, Sources: 2}},

@@ -11,7 +11,7 @@ func TestTunedHostHasNoShortfalls(t *testing.T) {
 		target Target
 	}{
 		{"server", Target{Conns: 1_000_000, Role: Server, Port: 8080}},
-		{"loadgen over 16 sources", Target{Conns: 1_000_000, Role: Loadgen, Port: 8080, Sources: 16}},
+		{"loadgen over 40 sources", Target{Conns: 1_000_000, Role: Loadgen, Port: 8080, Sources: 40}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

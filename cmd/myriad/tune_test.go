@@ -111,10 +111,10 @@ func TestTuneReport(t *testing.T) {
 			want: []string{"target: 1000000 connections in one process, role server, port 8080", "STATUS  SETTING", "sysctl -w net.core.somaxconn=65535", "GOMEMLIMIT=14GiB"},
 		},
 		{
-			name: "loadgen over 16 sources",
-			args: []string{"--role", "loadgen", "--sources", "16", "--conns", "1000000"},
+			name: "loadgen over 40 sources",
+			args: []string{"--role", "loadgen", "--sources", "40", "--conns", "1000000"},
 			env:  []string{"GOMEMLIMIT=10GiB"},
-			want: []string{"role loadgen", "16 source address(es)", "net.ipv4.ip_local_port_range", ">= 62500 ports", "GOMEMLIMIT                        10GiB"},
+			want: []string{"role loadgen", "40 source address(es)", "net.ipv4.ip_local_port_range", "(half the range) for a fast connect()", "GOMEMLIMIT                        10GiB"},
 		},
 		{
 			name: "small target",
@@ -233,7 +233,7 @@ func TestTuneWriteFailureWritesNothing(t *testing.T) {
 func TestTuneApply(t *testing.T) {
 	root := fakeProc(t)
 	var stdout, stderr bytes.Buffer
-	args := []string{"--root", root, "--role", "loadgen", "--conns", "60000", "--port", "8080", "--apply"}
+	args := []string{"--root", root, "--role", "loadgen", "--conns", "30000", "--port", "8080", "--apply"}
 	if code := tune(args, []string{"GOMEMLIMIT=4GiB"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -254,7 +254,7 @@ func TestTuneApply(t *testing.T) {
 	}
 	// What is still short is not a sysctl: Apply left nothing behind.
 	host := tuning.Host{Root: root, NoFile: tuning.Rlimit{Soft: 1 << 20, Hard: 1 << 20}, Environ: []string{"GOMEMLIMIT=4GiB"}}
-	r, err := tuning.Check(host, tuning.Target{Conns: 60000, Role: tuning.Loadgen, Port: 8080})
+	r, err := tuning.Check(host, tuning.Target{Conns: 30000, Role: tuning.Loadgen, Port: 8080})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,12 @@ func (v *UTF8) Write(p []byte) bool {
 	i := 0
 	for i < len(p) {
 		if s == utf8Accept {
-			i = skipASCII(p, i)
+			// One word is checked here, inline, so that text dense in
+			// multi-byte characters costs what it did before the
+			// longer skip, which is not inlined.
+			if i+8 <= len(p) && binary.LittleEndian.Uint64(p[i:])&asciiMask == 0 {
+				i = skipASCII(p, i+8)
+			}
 			if i == len(p) {
 				break
 			}
@@ -63,14 +68,8 @@ const asciiMask = 0x8080808080808080
 // non-ASCII. Text is mostly ASCII (JSON, identifiers), so it is skipped
 // 32 bytes at a time, four words OR'd together so that the loop has one
 // branch per 32 bytes, then a word at a time; the word that holds a
-// non-ASCII byte is left to the byte-wise state machine. A first word is
-// checked alone, so that text between its multi-byte characters costs
-// one check, as it did with a word at a time.
+// non-ASCII byte is left to the byte-wise state machine.
 func skipASCII(p []byte, i int) int {
-	if i+8 > len(p) || binary.LittleEndian.Uint64(p[i:])&asciiMask != 0 {
-		return i // in text that is not mostly ASCII, as cheap as before
-	}
-	i += 8
 	for ; i+32 <= len(p); i += 32 {
 		q := p[i : i+32 : i+32]
 		w := binary.LittleEndian.Uint64(q) | binary.LittleEndian.Uint64(q[8:]) |

@@ -54,9 +54,11 @@ bench:
 bench-quick:
 	$(GO) run ./bench/cmd/bench --quick $(BENCHFLAGS)
 
-# Go benchmarks of the codec, -benchmem (0 allocs/op on the hot path).
+# Go benchmarks of the codec and of the reactor's per-message and publish
+# paths, -benchmem (0 allocs/op on the hot path).
 bench-codec:
 	$(GO) test -run '^$$' -bench . -benchmem ./frame/ ./handshake/
+	$(GO) test -run '^$$' -bench '^Benchmark(Message|Fanout)$$' -benchmem ./server/
 
 # The million-connection run on loopback (bench/million.sh; README, "One
 # million connections"): as root, with about 16 GB of RAM at the default

@@ -294,3 +294,38 @@ func TestZeroValueSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestUTF8InASCIIRuns puts a character, an invalid byte or a cut
+// character at every offset of ASCII runs long enough to be skipped a
+// word and four words at a time, so that each lands before, inside and
+// after the words the fast path reads, and checks the verdicts against
+// the standard library.
+func TestUTF8InASCIIRuns(t *testing.T) {
+	inserts := []struct {
+		name string
+		b    string
+	}{
+		{"2-byte", "é"},
+		{"4-byte", "😀"},
+		{"continuation alone", "\x80"},
+		{"surrogate", "\xed\xa0\x80"},
+		{"cut 3-byte", "\xe2\x82"},
+		{"DEL", "\x7f"},
+	}
+	for _, n := range []int{7, 8, 31, 32, 33, 40, 71} {
+		for _, ins := range inserts {
+			for at := 0; at <= n; at++ {
+				in := []byte(strings.Repeat("a", at) + ins.b + strings.Repeat("b", n-at))
+				t.Run(fmt.Sprintf("%d/%s/at%d", n, ins.name, at), func(t *testing.T) {
+					if got, want := frame.ValidUTF8(in), utf8.Valid(in); got != want {
+						t.Fatalf("ValidUTF8(%q) = %v, utf8.Valid = %v", in, got, want)
+					}
+					var v frame.UTF8
+					if got, want := v.Write(in), firstInvalid(in) == len(in); got != want {
+						t.Fatalf("Write(%q) = %v, want %v", in, got, want)
+					}
+				})
+			}
+		}
+	}
+}

@@ -122,8 +122,8 @@ func (n *node) run(ctx context.Context, o *options, args []string, stdout, stder
 	if o.demo {
 		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
 	}
-	steerOnStart(o.cl.worker, srv, n.api, log)
-	announceReady(o.pidFile, o.restart, srv, n.api, log)
+	steered := steerOnStart(o.cl.worker, srv, n.api, log)
+	announceReady(o.pidFile, o.restart, steered, srv, n.api, log)
 	if o.pidFile != "" {
 		defer removePIDFile(o.pidFile)
 	}

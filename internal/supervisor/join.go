@@ -48,7 +48,7 @@ func (s *Supervisor) join(i int, cmd *exec.Cmd, onStart func(*os.Process)) (exit
 	if err != nil {
 		return "start: " + err.Error(), err
 	}
-	ws, api, err := ReadReady(pr, s.cfg.ReadyTimeout)
+	r, err := readReady(pr, s.cfg.ReadyTimeout)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		exit = describeExit(cmd.Wait())
@@ -60,7 +60,7 @@ func (s *Supervisor) join(i int, cmd *exec.Cmd, onStart func(*os.Process)) (exit
 		return exit, err
 	}
 	s.mu.Lock()
-	s.layout.joined(block{pid: cmd.Process.Pid, ws: ws, api: api}, time.Now())
+	s.layout.joined(block{pid: cmd.Process.Pid, ws: r.ws, api: r.api, steered: r.steered}, time.Now())
 	s.mu.Unlock()
 	return "", nil
 }

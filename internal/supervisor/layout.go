@@ -15,6 +15,7 @@ const closeSpan = 2 * time.Second
 type block struct {
 	pid     int
 	ws, api int
+	steered bool // it reported that it attached the steering it was given
 }
 
 // layout is the supervisor's model of the order of its workers' listeners

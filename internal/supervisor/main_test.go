@@ -74,15 +74,32 @@ func testWorker(w WorkerEnv, mode string) int {
 		lns = append(lns, ln)
 		go answer(ln, fmt.Sprintf("%d %d %s\n", os.Getpid(), w.Index, w.Broker), &draining)
 	}
+	if w.Replaces != 0 && mode == "wide" {
+		ln, err := reuseport.Listen(context.Background(), "tcp", w.Addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "test worker:", err)
+			return 2
+		}
+		defer ln.Close()
+		go answer(ln, fmt.Sprintf("%d %d %s\n", os.Getpid(), w.Index, w.Broker), &draining)
+	}
 	if w.Replaces != 0 && mode == "no-successor" {
 		return 4 // a replacement that never comes up
 	}
-	if err := testSteer(w.Steer, lns); err != nil {
-		fmt.Fprintln(os.Stderr, "test worker:", err)
-		return 5
+	wsN := 1
+	if w.Replaces != 0 && mode == "wide" {
+		wsN = 2
+	}
+	mark := ""
+	if w.Steer.Set() && w.Steer.WS.Len == wsN {
+		if err := testSteer(w.Steer, lns); err != nil {
+			fmt.Fprintln(os.Stderr, "test worker:", err)
+			return 5
+		}
+		mark = " " + SteeredMark
 	}
 	ready := os.NewFile(ReadyFD, "ready")
-	fmt.Fprintf(ready, "ready 1 %d\n", len(lns)-1)
+	fmt.Fprintf(ready, "ready %d %d%s\n", wsN, len(lns)-1, mark)
 	_ = ready.Close()
 	for sig := range sigs {
 		switch sig {

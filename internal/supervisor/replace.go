@@ -119,10 +119,9 @@ func (s *Supervisor) replaceOne(i int) error {
 	return s.awaitRetired(i, old, next)
 }
 
-// steerAccepted reports whether the new worker pid attached steer: it
+// steerAccepted reports whether the new worker pid attached steer. It
 // does only when its listener counts are the old worker's, which its
-// block in the layout shows. Otherwise it logs why the slot is replaced
-// unsteered.
+// readiness line shows; otherwise this logs why the slot goes unsteered.
 func (s *Supervisor) steerAccepted(i, pid int, steer Steering) bool {
 	s.mu.Lock()
 	p := s.layout.find(pid)
@@ -131,12 +130,16 @@ func (s *Supervisor) steerAccepted(i, pid int, steer Steering) bool {
 		b = s.layout.blocks[p]
 	}
 	s.mu.Unlock()
-	if p >= 0 && b.ws == steer.WS.Len && b.api == steer.API.Len {
+	switch {
+	case b.steered:
 		return true
+	case b.ws != steer.WS.Len || b.api != steer.API.Len:
+		s.log.Warn("replacing a worker without steering: the new worker's listener counts differ from the old one's",
+			zap.Int("worker", i), zap.Int("listeners", b.ws), zap.Int("old_listeners", steer.WS.Len),
+			zap.Int("api_listeners", b.api), zap.Int("old_api_listeners", steer.API.Len))
+	default:
+		s.log.Warn("replacing a worker without steering: the new worker did not attach the program (see its log)", zap.Int("worker", i))
 	}
-	s.log.Warn("replacing a worker without steering: the new worker's listener counts differ from the old one's",
-		zap.Int("worker", i), zap.Int("listeners", b.ws), zap.Int("old_listeners", steer.WS.Len),
-		zap.Int("api_listeners", b.api), zap.Int("old_api_listeners", steer.API.Len))
 	return false
 }
 

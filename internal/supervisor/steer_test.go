@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // prober dials addr from several goroutines until stopped and sorts the
@@ -119,6 +122,13 @@ func TestReplaceSteersAroundTheDrainingWorker(t *testing.T) {
 			s := startSupervisor(t, cfg)
 			eventually(t, "workers running", func() bool { return allRunning(s) })
 			if tc.kill {
+				// A crash within closeSpan of a join would rightly lose the
+				// layout: kill once the last start is that far behind.
+				eventually(t, "the last start to be closeSpan old", func() bool {
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					return time.Since(s.layout.joinEnd) > cfg.closeSpan
+				})
 				killed := s.Workers()[0].PID
 				if err := syscall.Kill(killed, syscall.SIGKILL); err != nil {
 					t.Fatal(err)
@@ -165,4 +175,42 @@ func firstFew(s []string) string {
 		return fmt.Sprint(s[:3], " ...")
 	}
 	return fmt.Sprint(s)
+}
+
+// TestReplaceWithOtherListenerCountsFallsBack gives the replacements two
+// listeners where the old workers had one: the first slot cannot steer
+// (its program would count the wrong members) and says so, the layout is
+// lost once that worker's block is filled by a bigger one, and the
+// second slot says that; both are still replaced.
+func TestReplaceWithOtherListenerCountsFallsBack(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	s, err := Start(testConfig(2, "wide"), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Stop(syscall.SIGKILL)
+		<-s.Done()
+	})
+	eventually(t, "workers running", func() bool { return allRunning(s) })
+	before := pids(s)
+	if err := s.Replace(); err != nil {
+		t.Fatalf("Replace: %v", err)
+	}
+	for i, p := range pids(s) {
+		if p == 0 || slices.Contains(before, p) {
+			t.Fatalf("slot %d has pid %d after Replace; before: %v", i, p, before)
+		}
+	}
+	for _, want := range []string{
+		"replacing a worker without steering: the new worker's listener counts differ from the old one's",
+		"replacing a worker without steering: its place in the port's listener group is unknown",
+	} {
+		if n := logs.FilterMessage(want).Len(); n != 1 {
+			t.Errorf("%d log lines %q, want 1", n, want)
+		}
+	}
+	if n := logs.FilterField(zap.Bool("steered", true)).Len(); n != 0 {
+		t.Errorf("%d slots claim to be steered", n)
+	}
 }

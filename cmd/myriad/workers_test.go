@@ -255,22 +255,28 @@ func TestClusterFlagErrors(t *testing.T) {
 // the port keeps accepting afterwards on the new workers.
 func TestWorkersReplacedOnSIGHUP(t *testing.T) {
 	enableMigrate(t)
-	for _, workers := range []int{2, 3} {
-		t.Run(strconv.Itoa(workers)+" workers", func(t *testing.T) {
-			replaceUnderChurn(t, workers)
-		})
+	cases := []struct {
+		name           string
+		workers, loops int
+	}{
+		{"2 workers of one loop", 2, 1},
+		{"3 workers of two loops", 3, 2}, // two listeners per worker on the WebSocket port
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { replaceUnderChurn(t, tc.workers, tc.loops) })
 	}
 }
 
-// replaceUnderChurn is TestWorkersReplacedOnSIGHUP with n workers.
-func replaceUnderChurn(t *testing.T, n int) {
+// replaceUnderChurn is TestWorkersReplacedOnSIGHUP with n workers of
+// loops event loops each.
+func replaceUnderChurn(t *testing.T, n, loops int) {
 	addr, apiAddr := freePort(t), freePort(t)
 	sigs := make(chan os.Signal, 2)
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"--workers", strconv.Itoa(n), "--addr", addr, "--api-addr", apiAddr,
-			"--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
+		done <- run(context.Background(), []string{"--workers", strconv.Itoa(n), "--loops", strconv.Itoa(loops), "--addr", addr,
+			"--api-addr", apiAddr, "--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
 	}()
 	defer func() {
 		sigs <- syscall.SIGTERM

@@ -72,7 +72,7 @@ func (s *Supervisor) exited(pid int, since time.Time) {
 	defer s.mu.Unlock()
 	was := s.layout.known()
 	s.layout.exited(pid, since, time.Now())
-	if was && !s.layout.known() {
+	if was && !s.layout.known() && !s.stopping { // workers stopping together lose it harmlessly
 		s.log.Warn("worker order in the port's listener group lost: replacements will not steer new connections away from draining workers",
 			zap.String("reason", s.layout.unknown))
 	}

@@ -294,7 +294,10 @@ start_server() {
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$SERVER_PID" 2>/dev/null || die "myriad exited; see $OUT/$label-server.log"
 		n0=$(worker_pids "$SERVER_PID" | wc -l)
-		nodes=$(curl -s --max-time 2 "$API_URL/stats" | jq -r '.cluster.nodes // 1' 2>/dev/null || true)
+		# Workers start one at a time (each listens before the next starts),
+		# so count only a complete answer: every worker is told the worker
+		# count, and /stats is partial until all of them answered.
+		nodes=$(curl -s --max-time 2 "$API_URL/stats" | jq -r 'if .cluster.partial then empty else (.cluster.nodes // 1) end' 2>/dev/null || true)
 		n1=$(worker_pids "$SERVER_PID" | wc -l)
 		if [[ -n $nodes ]] && { ((workers < 0)) || ((n0 > 0 && n0 == n1 && nodes == n1)); }; then
 			log "server up: supervisor/process $SERVER_PID, $n1 workers, $nodes node(s)"

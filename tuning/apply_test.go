@@ -79,7 +79,7 @@ func TestApplyStopsAtFirstFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "net.ipv4.tcp_fin_timeout") {
 		t.Fatalf("Apply error = %v, want one naming tcp_fin_timeout", err)
 	}
-	want := []string{"net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.core.netdev_max_backlog"}
+	want := []string{"net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_migrate_req", "net.core.netdev_max_backlog"}
 	if len(got) != len(want) {
 		t.Fatalf("changes before the failure = %v, want %v", got, want)
 	}

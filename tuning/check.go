@@ -29,7 +29,7 @@ func Check(h Host, t Target) (Report, error) {
 	r.Findings = append(r.Findings, c.noFile()...)
 	r.Findings = append(r.Findings, c.nrOpen(), c.fileMax())
 	if t.Role == Server {
-		r.Findings = append(r.Findings, c.somaxconn(), c.synBacklog())
+		r.Findings = append(r.Findings, c.somaxconn(), c.synBacklog(), c.migrateReq())
 	}
 	r.Findings = append(r.Findings, c.netdevBacklog())
 	portRange := c.portRange()

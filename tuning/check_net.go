@@ -177,6 +177,29 @@ func (c checker) twReuse() Finding {
 	return f
 }
 
+// migrateReq judges net.ipv4.tcp_migrate_req (Linux 5.14+). A restart
+// (SIGHUP) keeps the old process's or worker's listeners open until it
+// exits; when they close, connections still queued on them move to a live
+// listener of the port with it, and are reset without it.
+func (c checker) migrateReq() Finding {
+	const key = "net.ipv4.tcp_migrate_req"
+	f := Finding{
+		Name: key, Key: key, Needed: "1",
+		Why: "A restart (SIGHUP, myriad restart, a --workers replacement) closes the old listeners while the new ones listen; with it the kernel moves connections still queued on the closing listeners to a live one instead of resetting them.",
+	}
+	v, err := readInts(c.h.Root, key, 1)
+	if err != nil {
+		return unreadable(key, f.Needed+" (Linux 5.14 or later)", err)
+	}
+	f.Current = strconv.FormatInt(v[0], 10)
+	if v[0] != 1 {
+		f.Severity = Warn
+		f.Want = "1"
+		f.Fix = sysctlFix(key, f.Want)
+	}
+	return f
+}
+
 // finTimeout judges tcp_fin_timeout. The kernel default of 60 s only
 // matters when a close of every connection leaves many sockets waiting.
 func (c checker) finTimeout() Finding {

@@ -80,7 +80,7 @@ func TestWriteTextAlignsColumns(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(text, "3 fail, 7 warn. Fixes:") {
+	if !strings.Contains(text, "3 fail, 8 warn. Fixes:") {
 		t.Errorf("summary count missing:\n%s", text)
 	}
 }

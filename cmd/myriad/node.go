@@ -101,7 +101,7 @@ func startNode(o *options, gw *gateway.Gateway, stderr io.Writer, log *zap.Logge
 
 // run serves until a signal drains the server or a restart hands it over,
 // and returns the exit code.
-func (n *node) run(ctx context.Context, o *options, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, hup <-chan os.Signal) int {
+func (n *node) run(ctx context.Context, o *options, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, hup <-chan os.Signal, steer steerSignals) int {
 	srv, log := n.srv, n.log
 	stopMemory := make(chan struct{})
 	defer close(stopMemory)
@@ -122,7 +122,8 @@ func (n *node) run(ctx context.Context, o *options, args []string, stdout, stder
 	if o.demo {
 		log.Info("demo page", zap.String("url", demoURL(srv.Addr().String())))
 	}
-	announceReady(o.pidFile, o.restart, srv, n.api, log)
+	steered := steerOnStart(o.cl.worker, srv, n.api, log)
+	announceReady(o.pidFile, o.restart, steered, srv, n.api, log)
 	if o.pidFile != "" {
 		defer removePIDFile(o.pidFile)
 	}
@@ -130,5 +131,6 @@ func (n *node) run(ctx context.Context, o *options, args []string, stdout, stder
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go rs.watch(watchCtx, hup)
+	go rs.watchSteering(watchCtx, steer)
 	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), log, o.cfg.DrainTimeout)
 }

@@ -177,6 +177,8 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	}
 	hup, stopHUP := hangups(worker)
 	defer stopHUP()
+	steerSigs, stopSteer := workerSignals(worker)
+	defer stopSteer()
 	hostChecks(log, o.cfg)
 	n, code := startNode(o, gw, stderr, log)
 	// Cleanups run last first: the API and the broker outlive the server,
@@ -185,7 +187,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if n.srv == nil {
 		return code
 	}
-	return n.run(ctx, o, args, stdout, stderr, sigs, hup)
+	return n.run(ctx, o, args, stdout, stderr, sigs, hup, steerSigs)
 }
 
 // prepareOptions reads the worker environment, flags and MYRIAD_*

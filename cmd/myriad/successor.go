@@ -53,20 +53,24 @@ func (re *restartEnv) apply(o *options) {
 }
 
 // announceReady tells everyone waiting for this process that it serves:
-// the process that started it for a restart gets its readiness line
-// first, then the pid file names it and systemd (under Type=notify)
+// the process that started it for a restart, or its supervisor, gets its
+// readiness line first (marked when steerOnStart steered), then the pid file names it and systemd (under Type=notify)
 // learns it is ready and the service's main process. A successor whose
 // line cannot be written was given up on (its starter is killing it), so
 // it claims neither the pid file nor the main process. Other failures
 // are logged: the process serves either way.
-func announceReady(pidFile string, re *restartEnv, srv *server.Server, api *apiServer, log *zap.Logger) {
+func announceReady(pidFile string, re *restartEnv, steered bool, srv *server.Server, api *apiServer, log *zap.Logger) {
 	if re != nil {
 		f := os.NewFile(uintptr(re.fd), "restart")
 		wsN, apiN := countListeners(srv.Addr().String()), 0
 		if api != nil {
 			apiN = countListeners(api.addr())
 		}
-		_, err := fmt.Fprintf(f, "ready %d %d\n", wsN, apiN)
+		mark := ""
+		if steered {
+			mark = " " + supervisor.SteeredMark
+		}
+		_, err := fmt.Fprintf(f, "ready %d %d%s\n", wsN, apiN, mark)
 		_ = f.Close()
 		if err != nil {
 			log.Error("restart: readiness not sent; the old process gave up on this one", zap.Error(err))

@@ -38,6 +38,7 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 		Stdout:       stdout,
 		Stderr:       stderr,
 		DrainTimeout: o.cfg.DrainTimeout,
+		Steer:        true,
 	}, log.Named("supervisor"))
 	if err != nil {
 		log.Error("supervisor failed to start", zap.Error(err))

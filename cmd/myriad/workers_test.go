@@ -248,19 +248,35 @@ func TestClusterFlagErrors(t *testing.T) {
 }
 
 // TestWorkersReplacedOnSIGHUP sends the supervisor SIGHUP under a churn
-// of upgrades: every worker is replaced by a new process, one at a time,
-// and the cluster answers /stats with the new ones. Failed upgrades are
-// logged, not asserted: a draining worker keeps its listener in the
-// port's group and answers 503 to what the kernel still sends it (see
-// README, Restarts).
+// of upgrades from several goroutines: every worker is replaced by a new
+// process, one at a time, each replacement steers new connections around
+// the worker it replaces, no upgrade fails (none reaches a draining
+// worker, whose listeners stay in the port's group until it exits), and
+// the port keeps accepting afterwards on the new workers.
 func TestWorkersReplacedOnSIGHUP(t *testing.T) {
+	enableMigrate(t)
+	cases := []struct {
+		name           string
+		workers, loops int
+	}{
+		{"2 workers of one loop", 2, 1},
+		{"3 workers of two loops", 3, 2}, // two listeners per worker on the WebSocket port
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { replaceUnderChurn(t, tc.workers, tc.loops) })
+	}
+}
+
+// replaceUnderChurn is TestWorkersReplacedOnSIGHUP with n workers of
+// loops event loops each.
+func replaceUnderChurn(t *testing.T, n, loops int) {
 	addr, apiAddr := freePort(t), freePort(t)
 	sigs := make(chan os.Signal, 2)
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(context.Background(), []string{"--workers", "2", "--addr", addr, "--api-addr", apiAddr,
-			"--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
+		done <- run(context.Background(), []string{"--workers", strconv.Itoa(n), "--loops", strconv.Itoa(loops), "--addr", addr,
+			"--api-addr", apiAddr, "--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
 	}()
 	defer func() {
 		sigs <- syscall.SIGTERM
@@ -269,39 +285,67 @@ func TestWorkersReplacedOnSIGHUP(t *testing.T) {
 		case <-time.After(ioWait):
 			t.Error("supervisor did not stop")
 		}
+		if t.Failed() {
+			t.Logf("log:\n%s", stderr.String())
+		}
 	}()
 	var before []clusterNode
-	eventually(t, "two workers answering /stats", func() bool {
+	eventually(t, "the workers answering /stats", func() bool {
 		var err error
 		before, err = clusterStats(apiAddr)
-		return err == nil && len(before) == 2
+		return err == nil && len(before) == n
 	})
-	ch := startChurn("ws://" + addr + "/echo")
-	eventually(t, "churn upgrades", func() bool { return ch.upgrades.Load() > 20 })
+	churns := make([]*churn, 4)
+	for i := range churns {
+		churns[i] = startChurn("ws://" + addr + "/echo")
+	}
+	upgrades := func() (sum int64) {
+		for _, c := range churns {
+			sum += c.upgrades.Load()
+		}
+		return sum
+	}
+	eventually(t, "churn upgrades", func() bool { return upgrades() > 50 })
+	atHUP := upgrades()
 	// The supervisor runs in this process and has SIGHUP routed to it.
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the replacement to finish", func() bool { return strings.Contains(stderr.String(), "every worker replaced") })
-	eventually(t, "two new workers answering /stats", func() bool {
+	eventually(t, "new workers answering /stats", func() bool {
 		nodes, err := clusterStats(apiAddr)
-		if err != nil || len(nodes) != 2 {
+		if err != nil || len(nodes) != n {
 			return false
 		}
-		for _, n := range nodes {
+		for _, nd := range nodes {
 			for _, b := range before {
-				if n.pid() == b.pid() {
+				if nd.pid() == b.pid() {
 					return false
 				}
 			}
 		}
 		return true
 	})
-	atDone := ch.upgrades.Load()
-	eventually(t, "upgrades on the new workers", func() bool { return ch.upgrades.Load() > atDone+20 })
-	ch.end()
-	if strings.Contains(stderr.String(), "worker died") {
-		t.Errorf("a replaced worker was counted as a death:\n%s", stderr.String())
+	atDone := upgrades()
+	eventually(t, "upgrades on the new workers", func() bool { return upgrades() > atDone+50 })
+	var failures int64
+	var errs []string
+	for _, c := range churns {
+		c.end()
+		failures += c.failures.Load()
+		errs = append(errs, c.errs...)
 	}
-	t.Logf("%d upgrades, %d failed across the replacement; first: %v", ch.upgrades.Load(), ch.failures.Load(), ch.errs)
+	log := stderr.String()
+	if failures != 0 {
+		t.Errorf("%d of %d upgrades failed across the replacement; first: %v", failures, failures+upgrades(), errs)
+	}
+	if got := strings.Count(log, `"steered":true`); got != n {
+		t.Errorf("%d of %d slots replaced with steering", got, n)
+	}
+	for _, bad := range []string{"worker died", "without steering", "order in the port's listener group lost"} {
+		if strings.Contains(log, bad) {
+			t.Errorf("log says %q", bad)
+		}
+	}
+	t.Logf("%d upgrades, %d during the replacement, %d failed", upgrades(), atDone-atHUP, failures)
 }

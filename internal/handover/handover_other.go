@@ -10,3 +10,9 @@ func Queued(fd int) (int, error) { return 0, ErrUnsupported }
 
 // Steer returns ErrUnsupported off Linux.
 func Steer(fd, first, count int) error { return ErrUnsupported }
+
+// SteerAround returns ErrUnsupported off Linux.
+func SteerAround(fd, skipFirst, skip, total int) error { return ErrUnsupported }
+
+// Unsteer returns ErrUnsupported off Linux.
+func Unsteer(fd int) error { return ErrUnsupported }

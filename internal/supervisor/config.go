@@ -62,9 +62,18 @@ type Config struct {
 	Broker broker.ServerConfig
 	// RestartMin and RestartMax bound the exponential restart backoff.
 	RestartMin, RestartMax time.Duration
-	// ReadyTimeout bounds Replace's wait for a new worker to report that
-	// it listens; 0 means DefaultReadyTimeout.
+	// ReadyTimeout bounds the wait for a new worker to report that it
+	// listens; 0 means DefaultReadyTimeout. A worker that does not is
+	// killed, and counts as a death.
 	ReadyTimeout time.Duration
+	// Steer says the workers speak the steering protocol: a replacement
+	// attaches the program it is given in EnvSteer before it reports
+	// ready, a replaced worker is sent SignalRetire instead of SIGTERM, and
+	// every worker handles SignalUnsteer. Replace then moves each slot to
+	// its new worker without the old one getting a new connection. False
+	// (the zero value) replaces by SIGTERM alone: the old worker keeps its
+	// share of new connections while it drains.
+	Steer bool
 	// CrashWindow and MaxCrashes define a crash loop: more than MaxCrashes
 	// deaths of one worker within CrashWindow.
 	CrashWindow time.Duration
@@ -73,6 +82,10 @@ type Config struct {
 	// Stop waits on top of it before it kills the workers still alive.
 	DrainTimeout time.Duration
 	DrainMargin  time.Duration
+
+	// closeSpan replaces the layout's closeSpan when set: tests that kill a
+	// worker right after the start shorten it.
+	closeSpan time.Duration
 }
 
 func (c Config) withDefaults() Config {

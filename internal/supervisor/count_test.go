@@ -43,7 +43,8 @@ func TestWorkerCount(t *testing.T) {
 }
 
 func TestWorkerEnvRoundTrip(t *testing.T) {
-	w := WorkerEnv{Index: 2, Count: 4, Broker: "nats://127.0.0.1:4222", Addr: ":8080", APIAddr: ":9090", MaxConns: 19000}
+	w := WorkerEnv{Index: 2, Count: 4, Broker: "nats://127.0.0.1:4222", Addr: ":8080", APIAddr: ":9090", MaxConns: 19000,
+		Replaces: 4242, Steer: Steering{WS: Skip{First: 2, Len: 2, Total: 8}, API: Skip{First: 1, Len: 1, Total: 4}}}
 	got, err := ParseWorkerEnv(lookup(w.Environ()))
 	if err != nil || got != w {
 		t.Fatalf("round trip = %+v, %v; want %+v", got, err, w)
@@ -67,6 +68,8 @@ func TestParseWorkerEnvRejects(t *testing.T) {
 		{"negative max conns", EnvMaxConns, "-5", ErrConfig},
 		{"no broker", EnvBroker, "", ErrConfig},
 		{"no address", EnvAddr, "", ErrConfig},
+		{"replaces no pid", EnvReplaces, "x", ErrConfig},
+		{"steering past the group", EnvSteer, "6,2,6 0,0,0", ErrConfig},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

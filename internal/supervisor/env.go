@@ -14,11 +14,13 @@ const (
 	EnvAddr     = "MYRIAD_ADDR"      // WebSocket address with the port resolved
 	EnvAPIAddr  = "MYRIAD_API_ADDR"  // API address with the port resolved, or empty
 	EnvMaxConns = "MYRIAD_MAX_CONNS" // this worker's connection bound; 0 none
+	EnvReplaces = "MYRIAD_REPLACES"  // pid of the worker a replacement takes over from; 0 none
+	EnvSteer    = "MYRIAD_STEER"     // a replacement's steering program (Steering.String); empty none
 
-	// A replacement worker (see Supervisor.Replace) also gets these: the
-	// descriptor of a pipe on which it writes "ready WS API" (its listener
-	// counts on both ports) once it listens, and the addresses it shares.
-	// A restarted single process gets the same from its predecessor.
+	// Every worker also gets these: the descriptor of a pipe on which it
+	// writes "ready WS API" (its listener counts on both ports) once it
+	// listens, and the addresses it shares. A restarted single process gets
+	// the same from its predecessor.
 	EnvReadyFD      = "MYRIAD_RESTART_FD"
 	EnvReadyAddr    = "MYRIAD_RESTART_ADDR"
 	EnvReadyAPIAddr = "MYRIAD_RESTART_API_ADDR"
@@ -35,6 +37,13 @@ type WorkerEnv struct {
 	Addr         string
 	APIAddr      string
 	MaxConns     int
+	// Replaces is the pid of the worker this one replaces (Supervisor.Replace),
+	// 0 for a worker started any other way.
+	Replaces int
+	// Steer, when set (WS.Len > 0), is the program this replacement
+	// attaches to the ports' groups once it listens and before it reports
+	// ready, provided its own listener counts are WS.Len and API.Len.
+	Steer Steering
 }
 
 // Environ returns w as KEY=value entries for a child's environment.
@@ -46,6 +55,8 @@ func (w WorkerEnv) Environ() []string {
 		EnvAddr + "=" + w.Addr,
 		EnvAPIAddr + "=" + w.APIAddr,
 		EnvMaxConns + "=" + strconv.Itoa(w.MaxConns),
+		EnvReplaces + "=" + strconv.Itoa(w.Replaces),
+		EnvSteer + "=" + w.Steer.String(),
 	}
 }
 
@@ -69,6 +80,14 @@ func ParseWorkerEnv(getenv func(string) string) (WorkerEnv, error) {
 	mc := getenv(EnvMaxConns)
 	if w.MaxConns, err = strconv.Atoi(mc); err != nil || w.MaxConns < 0 {
 		return WorkerEnv{}, fmt.Errorf("%w: %s=%q", ErrConfig, EnvMaxConns, mc)
+	}
+	if r := getenv(EnvReplaces); r != "" {
+		if w.Replaces, err = strconv.Atoi(r); err != nil || w.Replaces < 0 {
+			return WorkerEnv{}, fmt.Errorf("%w: %s=%q", ErrConfig, EnvReplaces, r)
+		}
+	}
+	if w.Steer, err = ParseSteering(getenv(EnvSteer)); err != nil {
+		return WorkerEnv{}, err
 	}
 	w.Broker, w.Addr, w.APIAddr = getenv(EnvBroker), getenv(EnvAddr), getenv(EnvAPIAddr)
 	if w.Broker == "" || w.Addr == "" {

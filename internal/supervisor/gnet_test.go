@@ -51,7 +51,7 @@ func TestGnetSharesReservedPort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("net listener beside gnet: %v", err)
 	}
-	go answer(ln, "net\n")
+	go answer(ln, "net\n", nil)
 	defer ln.Close()
 
 	seen := map[string]bool{}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
@@ -50,37 +51,56 @@ func (s *Supervisor) runSlot(i int) {
 // ended, and false when the supervisor is stopping (nothing was started,
 // or the process ended because of Stop).
 func (s *Supervisor) runOnce(i int) (exit string, ok bool) {
-	cmd := s.newWorkerCmd(i)
-
-	s.mu.Lock()
-	if s.stopping {
-		s.mu.Unlock()
+	cmd := s.newWorkerCmd(i, s.env(i))
+	started := time.Now()
+	exit, err := s.join(i, cmd, func(p *os.Process) {
+		s.procs[i] = p
+		s.slots[i].PID = p.Pid
+		s.slots[i].Starts++
+	})
+	if errors.Is(err, ErrStopping) {
 		return "", false
 	}
-	err := cmd.Start()
-	s.slots[i].Starts++
-	if err != nil {
-		s.slots[i].LastExit = "start: " + err.Error()
+	if err == nil {
+		s.mu.Lock()
+		s.slots[i].Ready = true
 		s.mu.Unlock()
-		return "start: " + err.Error(), true
+		exit = s.waitSlot(i, cmd, started)
 	}
-	s.procs[i] = cmd.Process
-	s.slots[i].PID = cmd.Process.Pid
-	s.mu.Unlock()
-
-	exit = describeExit(cmd.Wait())
-	for next := s.handOver(i, cmd.Process); next != nil; next = s.handOver(i, cmd.Process) {
-		s.log.Info("replaced worker exited", zap.Int("worker", i), zap.String("exit", exit))
-		cmd = next
-		exit = describeExit(cmd.Wait())
-	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.slots[i].Ready = false
+	if cmd.Process == nil {
+		s.slots[i].Starts++ // a failed start counts as one
+	}
 	s.procs[i] = nil
 	s.slots[i].PID = 0
 	s.slots[i].LastExit = exit
+	if err != nil && cmd.Process != nil && !s.stopping {
+		s.log.Warn("worker did not report ready", zap.Int("worker", i), zap.Error(err))
+	}
 	return exit, !s.stopping
+}
+
+// waitSlot waits for slot i's process cmd, started at since, and for
+// every successor Replace installs for it meanwhile, and returns how the
+// last one ended. Each exit goes into the layout before Replace learns
+// of it, so Replace steers its next slot by the layout after the exit.
+func (s *Supervisor) waitSlot(i int, cmd *exec.Cmd, since time.Time) string {
+	for {
+		exit := describeExit(cmd.Wait())
+		next := s.handOver(i, cmd.Process)
+		if next != nil && next.retired.After(since) {
+			since = next.retired // it closed nothing before it was told to leave
+		}
+		s.exited(cmd.Process.Pid, since)
+		if next == nil {
+			return exit
+		}
+		close(next.oldGone)
+		s.log.Info("replaced worker exited", zap.Int("worker", i), zap.String("exit", exit))
+		cmd, since = next.cmd, next.started
+	}
 }
 
 // giveUp records a crash loop and stops the other workers.

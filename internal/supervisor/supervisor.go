@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/myriadws/myriad/internal/reuseport"
 	"os"
-	"os/exec"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,8 @@ type WorkerStatus struct {
 	Index int
 	// PID is the running process, or 0 between a death and the restart.
 	PID int
+	// Ready is set once the running process reported that it listens.
+	Ready bool
 	// Starts counts processes started in this slot; Starts-1 restarts.
 	Starts int
 	// LastExit describes how the previous process ended.
@@ -39,11 +40,16 @@ type Supervisor struct {
 	addr     *reuseport.Reservation
 	api      *reuseport.Reservation
 
+	// joinMu lets one worker at a time open its listeners: held from a
+	// worker's start until it reported ready or was reaped (see layout).
+	joinMu sync.Mutex
+
 	mu       sync.Mutex
 	slots    []WorkerStatus
 	procs    []*os.Process
-	next     []*exec.Cmd   // per slot: a replacement waiting for the old process to exit
+	next     []*successor  // per slot: a replacement waiting for the old process to exit
 	retiring []*os.Process // replaced workers still draining
+	layout   layout        // the workers' order in the ports' groups
 	stopping bool
 	err      error
 	stopCh   chan struct{}
@@ -74,7 +80,8 @@ func Start(cfg Config, log *zap.Logger) (*Supervisor, error) {
 	}
 	s.slots = make([]WorkerStatus, cfg.Workers)
 	s.procs = make([]*os.Process, cfg.Workers)
-	s.next = make([]*exec.Cmd, cfg.Workers)
+	s.next = make([]*successor, cfg.Workers)
+	s.layout.span = cfg.closeSpan
 	log.Info("supervisor started", zap.Int("workers", cfg.Workers), zap.Int("max_conns_per_worker", s.perConns),
 		zap.String("addr", s.addr.Addr()), zap.String("broker", s.brk.URL()))
 	for i := range s.slots {
@@ -185,6 +192,21 @@ func (s *Supervisor) Signal(sig os.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.signalLocked(sig)
+}
+
+// signalReady sends sig to every worker that reported ready: a signal
+// of the steering protocol must not reach a process that may not have
+// set up its handler yet.
+func (s *Supervisor) signalReady(sig os.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.procs {
+		if p != nil && s.slots[i].Ready {
+			if err := p.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				s.log.Warn("signal to worker failed", zap.Int("worker", i), zap.Error(err))
+			}
+		}
+	}
 }
 
 func (s *Supervisor) signalLocked(sig os.Signal) {

@@ -28,6 +28,7 @@ func testConfig(n int, mode string) Config {
 		RestartMax:   10 * time.Millisecond,
 		DrainTimeout: 5 * time.Second,
 		DrainMargin:  time.Second,
+		Steer:        true,
 	}
 }
 
@@ -108,9 +109,10 @@ func pids(s *Supervisor) []int {
 	return out
 }
 
+// allRunning reports whether every slot's worker runs and reported ready.
 func allRunning(s *Supervisor) bool {
 	for _, w := range s.Workers() {
-		if w.PID == 0 {
+		if w.PID == 0 || !w.Ready {
 			return false
 		}
 	}

@@ -138,6 +138,13 @@ func TestClusterPresence(t *testing.T) {
 	nodes[0].settle(t)
 	for i, u := range []string{"ann", "bob", "ann", "carol"} {
 		c := dialGateway(t, nodes[i%2].srv, "topics=room&token="+token(t, userClaims(u)), nil)
+		if i == 2 {
+			// ann's second connection: she is there already, so nobody
+			// is told; a marker request shows the subscription is in.
+			c.send(map[string]any{"type": "ping"})
+			c.expect("pong")
+			continue
+		}
 		c.expect("join")
 		if m := watcher.expect("join"); m.User != u {
 			t.Fatalf("watcher saw %+v, want join of %s from node %d", m, u, i%2)

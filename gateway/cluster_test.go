@@ -130,7 +130,8 @@ func TestClusterInterestFollowsSubscribers(t *testing.T) {
 
 // TestClusterPresence checks /presence and join/leave events across nodes.
 func TestClusterPresence(t *testing.T) {
-	_, nodes := startCluster(t, 2, Config{JWTSecret: testSecret, PresenceEvents: true})
+	cfg, ccfg := presenceCluster()
+	_, nodes := startPresenceCluster(t, 2, cfg, ccfg)
 	watcher := dialGateway(t, nodes[0].srv, "topics=room&token="+token(t, userClaims("watch")), nil)
 	if m := watcher.expect("join"); m.User != "watch" {
 		t.Fatalf("own join: %+v", m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,8 @@ type Cluster interface {
 	Flush(timeout time.Duration) error
 	Respond(kind string, fn func(req []byte) []byte) (stop func() error, err error)
 	Gather(ctx context.Context, kind string, req []byte, expect int) (broker.Gathered, error)
+	Announce(kind string, data []byte) error
+	OnAnnounce(kind string, fn func(broker.Message)) (stop func() error, err error)
 	Stats() broker.Stats
 }
 
@@ -39,8 +42,9 @@ const (
 	// own subscribers because the broker was away; the publisher skips it
 	// when the broker hands it back after the reconnect.
 	headerLocal = "Myriad-Local"
-	// headerKind is "join" or "leave" for presence events; absent for a
-	// published message.
+	// headerKind is "join" or "leave" for presence events of anonymous
+	// connections (users' go by announcements, presence_cluster.go);
+	// absent for a published message.
 	headerKind = "Myriad-Kind"
 	headerUser = "Myriad-User"
 )
@@ -54,6 +58,22 @@ const DefaultFlushTimeout = 5 * time.Second
 // message reached this node's subscribers only.
 var ErrBrokerUnavailable = errors.New("gateway: broker unavailable: delivered on this node only")
 
+// Defaults of the zero ClusterConfig.
+const (
+	// DefaultPresenceHeartbeat is how often a node with presence events
+	// tells the others it is alive.
+	DefaultPresenceHeartbeat = time.Second
+	// DefaultPresenceTimeout is how long a node may be silent before the
+	// others take it for dead and its users leave: long enough for a
+	// stalled process or a loaded host to miss several heartbeats.
+	DefaultPresenceTimeout = 10 * time.Second
+	// DefaultPublishQueue and DefaultPublishQueueBytes bound the client
+	// publishes a node holds for the broker: a few seconds of a busy
+	// node's publishes, and 16 MiB at most.
+	DefaultPublishQueue      = 4096
+	DefaultPublishQueueBytes = 16 << 20
+)
+
 // ClusterConfig configures a node's part in a cluster. The zero value
 // works.
 type ClusterConfig struct {
@@ -64,8 +84,68 @@ type ClusterConfig struct {
 	// FlushTimeout bounds the wait for the broker's acknowledgement of an
 	// API publish; 0 means DefaultFlushTimeout.
 	FlushTimeout time.Duration
+	// PresenceHeartbeat is how often the node tells the others it is
+	// alive, with presence events on (Config.PresenceEvents); 0 means
+	// DefaultPresenceHeartbeat.
+	PresenceHeartbeat time.Duration
+	// PresenceTimeout is how long another node may be silent before its
+	// users are taken to have left (leave events follow); 0 means
+	// DefaultPresenceTimeout. It must exceed PresenceHeartbeat.
+	PresenceTimeout time.Duration
+	// PublishQueue and PublishQueueBytes bound the client publishes
+	// waiting for the broker, in messages and in data bytes; past either
+	// a client publish is refused with an error reply. 0 means the
+	// defaults. PublishQueueBytes must hold the largest client message
+	// (Config.MaxClientMessage).
+	PublishQueue      int
+	PublishQueueBytes int64
 	// Logger receives the link's warnings; nil discards them.
 	Logger *zap.Logger
+}
+
+func (c ClusterConfig) withDefaults() ClusterConfig {
+	if c.FlushTimeout <= 0 {
+		c.FlushTimeout = DefaultFlushTimeout
+	}
+	if c.PresenceHeartbeat == 0 {
+		c.PresenceHeartbeat = DefaultPresenceHeartbeat
+	}
+	if c.PresenceTimeout == 0 {
+		c.PresenceTimeout = DefaultPresenceTimeout
+	}
+	if c.PublishQueue == 0 {
+		c.PublishQueue = DefaultPublishQueue
+	}
+	if c.PublishQueueBytes == 0 {
+		c.PublishQueueBytes = DefaultPublishQueueBytes
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c
+}
+
+// Validate reports every invalid field of c (after defaults) in one
+// error.
+func (c ClusterConfig) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if c.Nodes < 0 {
+		errs = append(errs, fmt.Errorf("cluster-nodes must not be negative, got %d", c.Nodes))
+	}
+	if c.PresenceHeartbeat < 0 {
+		errs = append(errs, fmt.Errorf("presence-heartbeat must be positive, got %v", c.PresenceHeartbeat))
+	}
+	if c.PresenceTimeout <= c.PresenceHeartbeat {
+		errs = append(errs, fmt.Errorf("presence-node-timeout (%v) must exceed presence-heartbeat (%v)", c.PresenceTimeout, c.PresenceHeartbeat))
+	}
+	if c.PublishQueue < 0 || c.PublishQueue > 1<<20 {
+		errs = append(errs, fmt.Errorf("cluster-publish-queue must be between 1 and %d, got %d", 1<<20, c.PublishQueue))
+	}
+	if c.PublishQueueBytes < 0 {
+		errs = append(errs, fmt.Errorf("cluster-publish-queue-bytes must be positive, got %d", c.PublishQueueBytes))
+	}
+	return errors.Join(errs...)
 }
 
 // clusterLink is a Gateway's cluster state: the broker link and its
@@ -77,43 +157,70 @@ type clusterLink struct {
 	log   *zap.Logger
 	stops []func() error
 
-	received      atomic.Uint64 // messages and events from the broker dispatched to the loops
-	ownSkipped    atomic.Uint64 // own messages handed back that were delivered locally already
-	rejected      atomic.Uint64 // broker messages with a bad topic, kind or payload
-	localFirst    atomic.Uint64 // delivered locally at once because the broker was away
-	unsent        atomic.Uint64 // messages the broker could not take: this node only
-	interestError atomic.Uint64 // Interest or Disinterest calls that failed
+	queue *publishQueue // client publishes waiting for the broker
+
+	received       atomic.Uint64 // messages and events from the broker dispatched to the loops
+	ownSkipped     atomic.Uint64 // own messages handed back that were delivered locally already
+	rejected       atomic.Uint64 // broker messages with a bad topic, kind or payload
+	localFirst     atomic.Uint64 // delivered locally at once because the broker was away
+	unsent         atomic.Uint64 // messages the broker could not take: this node only
+	interestError  atomic.Uint64 // Interest or Disinterest calls that failed
+	queueFull      atomic.Uint64 // client publishes refused: the publish queue was full
+	presenceUnsent atomic.Uint64 // presence announcements the broker could not take
 }
 
 // JoinCluster makes g a cluster node on c: from now on a publish goes to
 // the broker and g delivers what c hands to Receive (set Receive as c's
-// delivery callback), and g answers the cluster's /stats and /presence
-// queries. Call it once, before the server serves, not concurrently with
-// anything else on g. Without it g is a single node, with no broker and
-// no extra hop.
+// delivery callback), g answers the cluster's /stats and /presence
+// queries, and with presence events on it keeps the cluster's presence
+// from the other nodes' announcements. Call it once, before Attach, not
+// concurrently with anything else on g. Without it g is a single node,
+// with no broker and no extra hop.
 func (g *Gateway) JoinCluster(c Cluster, cfg ClusterConfig) error {
 	if g.cluster != nil {
 		return errors.New("gateway: already in a cluster")
 	}
-	if cfg.FlushTimeout <= 0 {
-		cfg.FlushTimeout = DefaultFlushTimeout
+	if g.srv != nil {
+		return errors.New("gateway: JoinCluster must come before Attach")
 	}
-	cl := &clusterLink{c: c, cfg: cfg, log: cfg.Logger}
-	if cl.log == nil {
-		cl.log = zap.NewNop()
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
-	for kind, fn := range map[string]func([]byte) []byte{queryPresence: g.answerPresence, queryStats: g.answerStats} {
+	cfg = cfg.withDefaults()
+	if cfg.PublishQueueBytes < int64(g.cfg.MaxClientMessage) {
+		return fmt.Errorf("cluster-publish-queue-bytes (%d) must hold a client message of max-client-message (%d) bytes", cfg.PublishQueueBytes, g.cfg.MaxClientMessage)
+	}
+	cl := &clusterLink{c: c, cfg: cfg, log: cfg.Logger, queue: newPublishQueue(cfg.PublishQueue, cfg.PublishQueueBytes)}
+	g.cluster = cl
+	g.presence = newPresenceState(c.NodeID(), time.Now())
+	answers := map[string]func([]byte) []byte{queryPresence: g.answerPresence, queryStats: g.answerStats}
+	for kind, fn := range answers {
 		stop, err := c.Respond(kind, fn)
+		if err == nil {
+			cl.stops = append(cl.stops, stop)
+			continue
+		}
+		g.leaveCluster()
+		return err
+	}
+	if g.cfg.PresenceEvents {
+		stop, err := c.OnAnnounce(presenceAnnounce, g.onPresence)
 		if err != nil {
-			for _, s := range cl.stops {
-				_ = s()
-			}
+			g.leaveCluster()
 			return err
 		}
 		cl.stops = append(cl.stops, stop)
 	}
-	g.cluster = cl
 	return nil
+}
+
+// leaveCluster undoes a JoinCluster that failed half way.
+func (g *Gateway) leaveCluster() {
+	for _, s := range g.cluster.stops {
+		_ = s()
+	}
+	g.cluster = nil
+	g.presence = newPresenceState("", time.Now())
 }
 
 // clusterInterest follows the node's first subscriber of topic. It runs
@@ -165,16 +272,13 @@ func (cl *clusterLink) publish(g *Gateway, topics []string, compact []byte) (sen
 	return res, nil
 }
 
-// event carries a join or leave event to the topic's subscribers on every
-// node, the same way as a message.
-func (cl *clusterLink) event(g *Gateway, kind, topic, user string) {
+// event carries an anonymous connection's join or leave event to the
+// topic's subscribers on every node, the same way as a message.
+func (cl *clusterLink) event(g *Gateway, kind, topic string) {
 	h := nats.Header{}
 	h.Set(headerKind, kind)
-	if user != "" {
-		h.Set(headerUser, user)
-	}
 	var res sendResult
-	cl.send(g, topic, nil, h, func() *server.PreparedFrame { return eventFrame(kind, topic, user) }, &res)
+	cl.send(g, topic, nil, h, func() *server.PreparedFrame { return eventFrame(kind, topic, "") }, &res)
 }
 
 // send publishes one message of topic and records the outcome in res.
@@ -243,12 +347,18 @@ func (g *Gateway) Receive(m broker.Message) {
 		_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliverMessage(msg) }})
 		return
 	case "join", "leave":
-		fr = eventFrame(kind, m.Topic, m.Header.Get(headerUser))
+		// Only anonymous connections' events travel this way; users'
+		// come from the presence announcements.
+		if m.Header.Get(headerUser) != "" {
+			cl.rejected.Add(1)
+			return
+		}
+		fr = eventFrame(kind, m.Topic, "")
 	default:
 		cl.rejected.Add(1)
 		return
 	}
 	cl.received.Add(1)
-	topic := m.Topic
-	_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliver(topic, fr) }})
+	batch := []topicEvents{{topic: m.Topic, frames: []*server.PreparedFrame{fr}}}
+	_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliverPresence(batch) }})
 }

@@ -39,6 +39,12 @@ func startBroker(t *testing.T, port int) *broker.Server {
 // broker client's reconnect buffer.
 func startNode(t *testing.T, url string, nodes int, gcfg Config, bcfg broker.Config) *node {
 	t.Helper()
+	return startNodeWith(t, url, gcfg, bcfg, ClusterConfig{Nodes: nodes})
+}
+
+// startNodeWith is startNode with the node's whole ClusterConfig.
+func startNodeWith(t *testing.T, url string, gcfg Config, bcfg broker.Config, ccfg ClusterConfig) *node {
+	t.Helper()
 	g, err := New(gcfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -52,7 +58,7 @@ func startNode(t *testing.T, url string, nodes int, gcfg Config, bcfg broker.Con
 		t.Fatalf("broker.Connect: %v", err)
 	}
 	t.Cleanup(func() { _ = bc.Close() })
-	if err := g.JoinCluster(bc, ClusterConfig{Nodes: nodes}); err != nil {
+	if err := g.JoinCluster(bc, ccfg); err != nil {
 		t.Fatalf("JoinCluster: %v", err)
 	}
 	cfg := server.Config{Loops: 2, Routes: map[string]server.Handler{"/ws": g}}

@@ -8,8 +8,18 @@ func (g *Gateway) LinkStats() (LinkStats, bool) {
 	if cl == nil {
 		return LinkStats{}, false
 	}
-	return LinkStats{
+	return cl.stats(g), true
+}
+
+// stats reads the link's counters.
+func (cl *clusterLink) stats(g *Gateway) LinkStats {
+	ls := LinkStats{
 		Received: cl.received.Load(), OwnSkipped: cl.ownSkipped.Load(), Rejected: cl.rejected.Load(),
 		LocalFirst: cl.localFirst.Load(), Unsent: cl.unsent.Load(), InterestErrors: cl.interestError.Load(),
-	}, true
+		QueueFull: cl.queueFull.Load(), Queued: len(cl.queue.ch), PresenceUnsent: cl.presenceUnsent.Load(),
+	}
+	if g.cfg.PresenceEvents {
+		ls.PresenceNodes, ls.PresenceExpired, ls.PresenceResyncs = g.presence.counters()
+	}
+	return ls
 }

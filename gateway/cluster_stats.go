@@ -26,6 +26,15 @@ type LinkStats struct {
 	LocalFirst     uint64 `json:"local_first"`     // delivered locally at once because the broker was away
 	Unsent         uint64 `json:"unsent"`          // reached this node only
 	InterestErrors uint64 `json:"interest_errors"` // failed broker (dis)interest calls
+	QueueFull      uint64 `json:"queue_full"`      // client publishes refused: the publish queue was full
+	Queued         int    `json:"queued"`          // client publishes waiting for the broker now
+	// Presence: nodes whose presence this node keeps (itself included),
+	// nodes removed for silence, snapshots asked for after a missed
+	// change, and announcements the broker could not take.
+	PresenceNodes   int    `json:"presence_nodes"`
+	PresenceExpired uint64 `json:"presence_expired"`
+	PresenceResyncs uint64 `json:"presence_resyncs"`
+	PresenceUnsent  uint64 `json:"presence_unsent"`
 }
 
 // NodeStats is one node's answer to a cluster /stats.
@@ -89,10 +98,7 @@ func (g *Gateway) nodeStats() NodeStats {
 			State: bs.State.String(), Published: bs.Published, Buffered: bs.Buffered, Unsent: bs.Unsent,
 			Received: bs.Received, Dropped: bs.Dropped, Reconnects: bs.Reconnects, Topics: bs.Topics,
 		},
-		Link: LinkStats{
-			Received: cl.received.Load(), OwnSkipped: cl.ownSkipped.Load(), Rejected: cl.rejected.Load(),
-			LocalFirst: cl.localFirst.Load(), Unsent: cl.unsent.Load(), InterestErrors: cl.interestError.Load(),
-		},
+		Link: cl.stats(g),
 	}
 }
 

@@ -130,7 +130,8 @@ func TestClusterInterestFollowsSubscribers(t *testing.T) {
 
 // TestClusterPresence checks /presence and join/leave events across nodes.
 func TestClusterPresence(t *testing.T) {
-	_, nodes := startCluster(t, 2, Config{JWTSecret: testSecret, PresenceEvents: true})
+	cfg, ccfg := presenceCluster()
+	_, nodes := startPresenceCluster(t, 2, cfg, ccfg)
 	watcher := dialGateway(t, nodes[0].srv, "topics=room&token="+token(t, userClaims("watch")), nil)
 	if m := watcher.expect("join"); m.User != "watch" {
 		t.Fatalf("own join: %+v", m)
@@ -138,6 +139,13 @@ func TestClusterPresence(t *testing.T) {
 	nodes[0].settle(t)
 	for i, u := range []string{"ann", "bob", "ann", "carol"} {
 		c := dialGateway(t, nodes[i%2].srv, "topics=room&token="+token(t, userClaims(u)), nil)
+		if i == 2 {
+			// ann's second connection: she is there already, so nobody
+			// is told; a marker request shows the subscription is in.
+			c.send(map[string]any{"type": "ping"})
+			c.expect("pong")
+			continue
+		}
 		c.expect("join")
 		if m := watcher.expect("join"); m.User != u {
 			t.Fatalf("watcher saw %+v, want join of %s from node %d", m, u, i%2)

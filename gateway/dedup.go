@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -79,10 +80,12 @@ func (d *dedup) expire(now time.Time) {
 }
 
 // settle records the first publish's outcome. A publish refused for its
-// input is forgotten, so a corrected retry with the same id goes out.
+// input is forgotten, so a corrected retry with the same id goes out, and
+// so is one refused by a full cluster publish queue, which published
+// nothing.
 func (d *dedup) settle(e *dedupEntry, j *job, err error) {
 	e.j, e.err = j, err
-	if _, bad := err.(*PublishError); bad {
+	if _, bad := err.(*PublishError); bad || errors.Is(err, ErrPublishQueueFull) {
 		d.mu.Lock()
 		if d.m[e.id] == e {
 			delete(d.m, e.id)

@@ -25,6 +25,13 @@
 // broker hands back (Receive) through the same per-loop path. The link is
 // the small Cluster interface, in cluster*.go; the rest of the package
 // only calls it at a topic's first and last subscriber and at publish.
+// A client's publish is not sent from its event loop (the broker client
+// may block): it goes through a bounded queue to one publisher goroutine
+// per node, which keeps its order, and a full queue refuses it
+// (cluster_publisher.go). With presence events, each node announces its
+// own users' arrivals and departures and a heartbeat, and keeps every
+// node's users, so join and leave are once per user over the cluster
+// (presence_state.go, presence_peers.go, presence_cluster.go).
 //
 // With a history store (UseHistory: history.Local on one node,
 // history.JetStream in a cluster) every message is stored before it is

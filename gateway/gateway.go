@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server"
@@ -40,9 +41,9 @@ type Gateway struct {
 	encoded      atomic.Uint64
 	encodedBytes atomic.Uint64
 	duplicates   atomic.Uint64
-	dedup        *dedup // nil: ids disabled
-	presence     presenceBatcher
-	cluster      *clusterLink // nil: a single node; set by JoinCluster before Serve
+	dedup        *dedup         // nil: ids disabled
+	presence     *presenceState // join and leave events; replaced by JoinCluster
+	cluster      *clusterLink   // nil: a single node; set by JoinCluster before Serve
 	// sliceItems is how many subscribers one step of a sliced delivery
 	// writes at most (server.SliceItems; tests lower it).
 	sliceItems int
@@ -71,7 +72,8 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize), sliceItems: server.SliceItems}
+	g := &Gateway{cfg: cfg, dedup: newDedup(cfg.PublishDedupWindow, cfg.PublishDedupSize), sliceItems: server.SliceItems,
+		presence: newPresenceState("", time.Now())}
 	if len(cfg.JWTSecret) > 0 || cfg.JWTKeys != nil {
 		g.verifier = newTokenVerifier(cfg)
 	}
@@ -94,6 +96,9 @@ func (g *Gateway) Attach(srv *server.Server) error {
 	go g.runPollSweeper(srv.Done())
 	if g.cfg.PresenceEvents {
 		go g.runPresence() // one per Gateway; ends with the server
+	}
+	if g.cluster != nil {
+		go g.cluster.runPublisher(g, srv.Done()) // one per node; ends with the server
 	}
 	if g.cfg.ClientRate >= 0 {
 		go g.runSweep() // one per Gateway; ends with the server

@@ -203,7 +203,7 @@ func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 	s.topics = append(s.topics, ts)
 	sh.stats.subscriptions.Add(1)
 	if sh.g.cfg.PresenceEvents {
-		sh.g.presence.note(topic, user, 1)
+		sh.g.presence.noteLocal(topic, user, 1)
 	}
 }
 
@@ -239,7 +239,7 @@ func (sh *shard) unsubscribe(c *server.Conn, s *session, i int) {
 	}
 	sh.stats.subscriptions.Add(-1)
 	if sh.g.cfg.PresenceEvents {
-		sh.g.presence.note(ts.name, user, -1)
+		sh.g.presence.noteLocal(ts.name, user, -1)
 	}
 }
 
@@ -385,6 +385,13 @@ func (r *registry) remove(topic string) bool {
 	}
 	r.m[topic]--
 	return false
+}
+
+// has reports whether the node has a subscriber of topic.
+func (r *registry) has(topic string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.m[topic] > 0
 }
 
 func (r *registry) len() int {

@@ -63,8 +63,9 @@ func (g *Gateway) publishInput(topics []string, data []byte) ([]string, []byte, 
 // cannot share one; a topic nobody subscribes to costs nothing beyond its
 // name check, and at most MaxPublishTopics frames are built
 // (Stats.EncodedBytes accounts them). done, when not nil, becomes the
-// job's completion channel. On a cluster node it hands the messages to the
-// broker instead and returns no job. Any goroutine may call it, including
+// job's completion channel. On a cluster node it queues the messages for
+// the broker instead (cluster_publisher.go) and returns no job, or
+// ErrPublishQueueFull. Any goroutine may call it, including
 // an event loop, since it does not wait.
 func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struct{}) (*job, error) {
 	if g.srv == nil {
@@ -76,15 +77,10 @@ func (g *Gateway) dispatchMessages(topics []string, data []byte, done chan struc
 	}
 	g.publishes.Add(uint64(len(distinct)))
 	if g.cluster != nil {
-		if g.hist != nil {
-			// Appending waits for JetStream's acknowledgement, which a
-			// loop must not: the append goes on apart, so two quick
-			// publishes of one client may be stored in either order.
-			go func() { _, _ = g.cluster.publish(g, distinct, compact) }()
-			return nil, nil
-		}
-		_, err := g.cluster.publish(g, distinct, compact)
-		return nil, err
+		// The broker client may block (and a JetStream append waits for
+		// its acknowledgement), which a loop must not: the node's
+		// publisher goroutine sends it, in the order of the queue.
+		return nil, g.cluster.enqueue(distinct, compact)
 	}
 	if g.local != nil {
 		return g.publishLocal(distinct, compact, done)

@@ -1,50 +1,10 @@
 package gateway
 
 import (
-	"encoding/json"
-	"sync"
 	"time"
-
-	"github.com/gobwas/ws"
 
 	"github.com/myriadws/myriad/server"
 )
-
-// presenceBatcher gathers presence changes (Config.PresenceEvents) and
-// sends them once per Config.PresenceInterval: for each topic, at most one
-// event per user, the net of what happened in the interval, and none when
-// a user came and went. One client flapping a subscription thus costs its
-// topic's subscribers at most one event per interval (and the client's
-// own rate limit bounds the flapping). Loops note changes under mu; one
-// goroutine per Gateway (run) sends them.
-type presenceBatcher struct {
-	mu      sync.Mutex
-	pending map[string]map[string]int // topic -> user ("" anonymous) -> joins minus leaves
-}
-
-// note records one join (+1) or leave (-1). Any goroutine may call it.
-func (p *presenceBatcher) note(topic, user string, delta int) {
-	p.mu.Lock()
-	if p.pending == nil {
-		p.pending = make(map[string]map[string]int)
-	}
-	users := p.pending[topic]
-	if users == nil {
-		users = make(map[string]int, 1)
-		p.pending[topic] = users
-	}
-	users[user] += delta
-	p.mu.Unlock()
-}
-
-// take returns the changes gathered so far and starts a new interval.
-func (p *presenceBatcher) take() map[string]map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	m := p.pending
-	p.pending = nil
-	return m
-}
 
 // topicEvents is one topic's events of an interval, as prepared frames.
 type topicEvents struct {
@@ -52,36 +12,63 @@ type topicEvents struct {
 	frames []*server.PreparedFrame
 }
 
-// runPresence sends the gathered presence events every PresenceInterval
-// until the server stops.
+// runPresence sends the gathered presence events every PresenceInterval,
+// and on a cluster node heartbeats every PresenceHeartbeat, until the
+// server stops. It is the one goroutine that announces this node's
+// presence, so its changes, snapshots and heartbeats go out in order.
 func (g *Gateway) runPresence() {
 	t := time.NewTicker(g.cfg.PresenceInterval)
 	defer t.Stop()
+	var beat <-chan time.Time
+	if cl := g.cluster; cl != nil {
+		bt := time.NewTicker(cl.cfg.PresenceHeartbeat)
+		defer bt.Stop()
+		beat = bt.C
+		g.beatPresence(time.Now()) // heard at once, not a heartbeat later
+	}
 	for {
 		select {
 		case <-g.srv.Done():
 			return
+		case now := <-beat:
+			g.beatPresence(now)
 		case <-t.C:
-		}
-		changes := g.presence.take()
-		if g.cluster != nil {
-			g.sendPresence(changes)
-			continue
-		}
-		if batch := buildPresence(changes); len(batch) > 0 {
-			_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliverPresence(batch) }})
+			g.flushPresence()
 		}
 	}
 }
 
-// sendPresence hands an interval's events to the broker, which brings
-// them back to every node, this one included, as it does publishes.
-func (g *Gateway) sendPresence(changes map[string]map[string]int) {
-	for topic, users := range changes {
-		for user, d := range users {
+// flushPresence ends an interval: it announces this node's changes (on a
+// cluster node) and sends this node's subscribers the events due. Events
+// of anonymous connections go as before: on a single node straight to
+// the loops, on a cluster node through the broker to every node.
+func (g *Gateway) flushPresence() {
+	parts, first := g.presence.takeLocal()
+	anon := g.presence.takeAnon()
+	var evs []presenceEvent
+	if g.cluster != nil {
+		g.sendPresenceChanges(parts, first)
+		g.sendPresence(anon)
+	} else {
+		for topic, d := range anon {
 			if kind := presenceKind(d); kind != "" {
-				g.cluster.event(g, kind, topic, user)
+				evs = append(evs, presenceEvent{kind: kind, topic: topic})
 			}
+		}
+	}
+	evs = append(evs, g.presence.takeEvents()...)
+	if batch := g.buildPresence(evs); len(batch) > 0 {
+		_ = g.dispatch(&job{run: func(sh *shard) int { return sh.deliverPresence(batch) }})
+	}
+}
+
+// sendPresence hands an interval's anonymous events to the broker, which
+// brings them back to every node, this one included, as it does
+// publishes.
+func (g *Gateway) sendPresence(changes map[string]int) {
+	for topic, d := range changes {
+		if kind := presenceKind(d); kind != "" {
+			g.cluster.event(g, kind, topic)
 		}
 	}
 }
@@ -98,27 +85,22 @@ func presenceKind(d int) string {
 	return ""
 }
 
-// buildPresence turns net changes into events: a join for a user who
-// came, a leave for one who went.
-func buildPresence(changes map[string]map[string]int) []topicEvents {
+// buildPresence prepares the events of topics this node has subscribers
+// of, grouped by topic.
+func (g *Gateway) buildPresence(evs []presenceEvent) []topicEvents {
 	var out []topicEvents
-	for topic, users := range changes {
-		var te topicEvents
-		for user, d := range users {
-			kind := presenceKind(d)
-			if kind == "" {
-				continue
-			}
-			b, err := json.Marshal(&reply{Type: kind, Topic: topic, User: user})
-			if err != nil {
-				continue
-			}
-			te.frames = append(te.frames, server.Prepare(ws.OpText, b))
+	at := map[string]int{}
+	for _, ev := range evs {
+		if !g.reg.has(ev.topic) {
+			continue
 		}
-		if len(te.frames) > 0 {
-			te.topic = topic
-			out = append(out, te)
+		i, ok := at[ev.topic]
+		if !ok {
+			i = len(out)
+			at[ev.topic] = i
+			out = append(out, topicEvents{topic: ev.topic})
 		}
+		out[i].frames = append(out[i].frames, eventFrame(ev.kind, ev.topic, ev.user))
 	}
 	return out
 }

@@ -24,6 +24,9 @@ type clusterOptions struct {
 	broker  string
 	nodes   int
 	workers int
+	// link is the gateway's side of the cluster link: presence heartbeats
+	// and timeout, the client publish queue.
+	link gateway.ClusterConfig
 	// worker is set when the process is a supervisor's worker.
 	worker *supervisor.WorkerEnv
 }
@@ -32,6 +35,11 @@ type clusterOptions struct {
 func addClusterFlags(fs *flag.FlagSet, c *clusterOptions) {
 	fs.StringVar(&c.broker, "broker", "", "NATS URL(s), comma-separated: join a cluster of nodes sharing topics through this broker (empty: a single node)")
 	fs.IntVar(&c.nodes, "cluster-nodes", 0, "nodes in the cluster, so /stats and /presence answer once all did (0: unknown, wait the gather bound)")
+	fs.DurationVar(&c.link.PresenceHeartbeat, "presence-heartbeat", gateway.DefaultPresenceHeartbeat, "with --presence-events in a cluster, tell the other nodes this node is alive this often")
+	fs.DurationVar(&c.link.PresenceTimeout, "presence-node-timeout", gateway.DefaultPresenceTimeout, "with --presence-events in a cluster, a node silent this long is taken for dead and its users leave")
+	fs.IntVar(&c.link.PublishQueue, "cluster-publish-queue", gateway.DefaultPublishQueue, "client publishes a cluster node holds for the broker; past it a client publish gets an error reply")
+	c.link.PublishQueueBytes = gateway.DefaultPublishQueueBytes
+	fs.Var(byteSize{p64: &c.link.PublishQueueBytes}, "cluster-publish-queue-bytes", "data bytes of the client publishes a cluster node holds for the broker; past it a client publish gets an error reply")
 	fs.IntVar(&c.workers, "workers", noWorkers, "worker processes sharing --addr and --api-addr (SO_REUSEPORT) with an embedded NATS broker; 0: as many as --max-conns needs under the descriptor limit; -1: one process")
 }
 
@@ -79,7 +87,7 @@ func (o *options) validateCluster() error {
 	case o.cl.nodes < 0:
 		return fmt.Errorf("invalid --cluster-nodes %d", o.cl.nodes)
 	}
-	return nil
+	return o.cl.link.Validate()
 }
 
 // joinCluster connects gw to the broker of --broker; nil when there is
@@ -100,7 +108,9 @@ func joinCluster(gw *gateway.Gateway, c clusterOptions, log *zap.Logger) (*broke
 	if err != nil {
 		return nil, err
 	}
-	if err := gw.JoinCluster(bc, gateway.ClusterConfig{Nodes: c.nodes, Logger: blog}); err != nil {
+	link := c.link
+	link.Nodes, link.Logger = c.nodes, blog
+	if err := gw.JoinCluster(bc, link); err != nil {
 		_ = bc.Close()
 		return nil, err
 	}

@@ -9,6 +9,9 @@ import (
 const (
 	DefaultTopicPrefix = "myriad.t"
 	DefaultQueryPrefix = "myriad.q"
+	// DefaultAnnouncePrefix is the subject prefix of announcements
+	// (Announce, OnAnnounce): state a node tells every other node.
+	DefaultAnnouncePrefix = "myriad.a"
 	// DefaultReconnectMin and DefaultReconnectMax bound the exponential
 	// reconnect backoff: the first retry comes quickly, and a long outage
 	// costs one attempt per node every few seconds, not a storm.
@@ -40,6 +43,8 @@ type Config struct {
 	// scatter-gather queries. Nodes that must see each other use the same.
 	TopicPrefix string
 	QueryPrefix string
+	// AnnouncePrefix is the subject prefix of announcements.
+	AnnouncePrefix string
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
 	// reconnect attempts; a random jitter of up to the current delay's half
 	// is added so nodes that lost the same broker do not return in step.
@@ -74,6 +79,9 @@ func (c Config) withDefaults() Config {
 	if c.QueryPrefix == "" {
 		c.QueryPrefix = DefaultQueryPrefix
 	}
+	if c.AnnouncePrefix == "" {
+		c.AnnouncePrefix = DefaultAnnouncePrefix
+	}
 	if c.ReconnectMin == 0 {
 		c.ReconnectMin = DefaultReconnectMin
 	}
@@ -105,10 +113,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative pending limit", ErrConfig)
 	case c.GatherWait < 0:
 		return fmt.Errorf("%w: negative GatherWait", ErrConfig)
-	case !validPrefix(c.TopicPrefix) || !validPrefix(c.QueryPrefix):
+	case !validPrefix(c.TopicPrefix) || !validPrefix(c.QueryPrefix) || !validPrefix(c.AnnouncePrefix):
 		return fmt.Errorf("%w: prefixes must be literal subjects", ErrConfig)
-	case c.TopicPrefix == c.QueryPrefix:
-		return fmt.Errorf("%w: topic and query prefixes must differ", ErrConfig)
+	case c.TopicPrefix == c.QueryPrefix || c.TopicPrefix == c.AnnouncePrefix || c.QueryPrefix == c.AnnouncePrefix:
+		return fmt.Errorf("%w: topic, query and announce prefixes must differ", ErrConfig)
 	}
 	return nil
 }

@@ -30,5 +30,7 @@
 //
 // Scatter-gather (Respond, Gather) asks every node a question on a query
 // subject and collects the answers that arrive within a bound, for
-// cluster-wide statistics and presence.
+// cluster-wide statistics and presence. Announcements (Announce,
+// OnAnnounce) tell every node something without a question: presence
+// changes and heartbeats, which each node folds into its own copy.
 package broker

@@ -42,6 +42,8 @@ func TestClientConfigValidate(t *testing.T) {
 		{"empty token in prefix", Config{TopicPrefix: "myriad..t"}, false},
 		{"space in prefix", Config{QueryPrefix: "my riad"}, false},
 		{"same prefixes", Config{TopicPrefix: "x", QueryPrefix: "x"}, false},
+		{"announce prefix as topics", Config{AnnouncePrefix: DefaultTopicPrefix}, false},
+		{"wildcard announce prefix", Config{AnnouncePrefix: "a.>"}, false},
 		{"negative gather wait", Config{GatherWait: -1}, false},
 	}
 	for _, tc := range cases {

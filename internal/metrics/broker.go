@@ -12,6 +12,7 @@ import (
 type brokerDescs struct {
 	state, messages, reconnects, topics *prometheus.Desc
 	link, interestErrors                *prometheus.Desc
+	queued, presence, presenceNodes     *prometheus.Desc
 }
 
 func newBrokerDescs() brokerDescs {
@@ -23,13 +24,16 @@ func newBrokerDescs() brokerDescs {
 		messages:       n("broker_messages_total", "Broker messages by what became of them: published while connected, buffered for the reconnect, unsent (lost to the cluster), received for local subscribers, dropped by the client for a slow topic.", "result"),
 		reconnects:     n("broker_reconnects_total", "Successful reconnects to the broker."),
 		topics:         n("broker_topics", "Topics this node holds interest in at the broker."),
-		link:           n("cluster_link_messages_total", "This node's cluster link: broker messages delivered to its loops, own messages skipped as already delivered, rejected as malformed, delivered locally first while the broker was away, and unsent (this node only).", "result"),
+		link:           n("cluster_link_messages_total", "This node's cluster link: broker messages delivered to its loops, own messages skipped as already delivered, rejected as malformed, delivered locally first while the broker was away, unsent (this node only), and client publishes refused because the publish queue was full.", "result"),
+		queued:         n("cluster_publish_queued", "Client publishes waiting for the broker in the node's publish queue."),
+		presence:       n("cluster_presence_total", "Cluster presence upkeep: nodes removed for silence (expired), snapshots asked for after a missed change (resync), announcements the broker could not take (unsent).", "result"),
+		presenceNodes:  n("cluster_presence_nodes", "Nodes whose presence this node keeps, itself included (presence events on)."),
 		interestErrors: n("cluster_interest_errors_total", "Failed broker interest and disinterest calls."),
 	}
 }
 
 func (d *brokerDescs) each(fn func(*prometheus.Desc)) {
-	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.link, d.interestErrors} {
+	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.link, d.interestErrors, d.queued, d.presence, d.presenceNodes} {
 		fn(x)
 	}
 }
@@ -71,5 +75,11 @@ func collectLink(ch chan<- prometheus.Metric, d *brokerDescs, ls gateway.LinkSta
 	counter(ch, d.link, ls.Rejected, "rejected")
 	counter(ch, d.link, ls.LocalFirst, "local_first")
 	counter(ch, d.link, ls.Unsent, "unsent")
+	counter(ch, d.link, ls.QueueFull, "queue_full")
 	counter(ch, d.interestErrors, ls.InterestErrors)
+	gauge(ch, d.queued, float64(ls.Queued))
+	counter(ch, d.presence, ls.PresenceExpired, "expired")
+	counter(ch, d.presence, ls.PresenceResyncs, "resync")
+	counter(ch, d.presence, ls.PresenceUnsent, "unsent")
+	gauge(ch, d.presenceNodes, float64(ls.PresenceNodes))
 }

@@ -85,10 +85,9 @@ def aggregate(values):
     if values and len(nums) == len(values):
         med = statistics.median(nums)
         lo, hi = min(nums), max(nums)
-        fmt = (lambda x: f"{x:g}") if any(isinstance(v, float) for v in nums) else (lambda x: f"{x:g}")
-        if lo == hi or len(nums) == 1:
-            return fmt(med)
-        return f"{fmt(med)} ({fmt(lo)}-{fmt(hi)})"
+        if lo == hi:
+            return f"{med:g}"
+        return f"{med:g} ({lo:g}-{hi:g})"
     seen = []
     for v in values:
         s = "n/a" if v is None else str(v)

@@ -7,7 +7,7 @@
 GO ?= go
 DEBIAN_PACKAGES := python3-websockets chromium systemd python3-yaml
 
-.PHONY: test deps vet build fuzz bench bench-quick bench-codec million
+.PHONY: test deps vet build fuzz bench bench-quick bench-codec million hardening
 
 test: deps vet
 	MYRIAD_REQUIRE_INTEROP=1 $(GO) test -race -count=1 -timeout 45m ./...
@@ -65,3 +65,16 @@ bench-codec:
 # 1,000,000 connections. MILLIONFLAGS passes flags (--conns 20000 --workers 2).
 million:
 	bench/million.sh $(MILLIONFLAGS)
+
+# The hardening figures (README, "Hardening: before and after"): every
+# probe of bench/hardening against the release before the hardening
+# (HARDENING_BASE, built from its commit into bin/base) and this checkout,
+# alternating, on loopback; a few minutes per item group. Run it on a quiet
+# host. HARDENINGFLAGS passes flags (--items 3,5 --runs 1).
+HARDENING_BASE ?= 538c7b7
+
+hardening: build
+	rm -rf bin/base-src && mkdir -p bin/base-src bin/base
+	git archive $(HARDENING_BASE) | tar -x -C bin/base-src
+	cd bin/base-src && $(GO) build -o ../base/ ./cmd/myriad
+	bench/hardening/hardening.py --before bin/base --after bin --loadgen bin/myriad-loadgen $(HARDENINGFLAGS)

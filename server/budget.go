@@ -86,8 +86,11 @@ func physicalMemory() int64 {
 type holders struct {
 	bytes map[*Conn]int   // bytes at the last count
 	stuck map[*Conn]int64 // ms clock since when a send was dropped at MaxOutbound
-	total atomic.Int64    // this loop's bytes at the last count; Stats sums them
-	order []*Conn         // scratch for shedding the largest first
+	total atomic.Int64    // this loop's bytes at the last count, plus writes queued since; Stats sums them
+	// costPerByte is the loop's estimate of real bytes per queued byte
+	// (costUnit: one), from the writes queued behind others (noteCost).
+	costPerByte int64
+	order       []*Conn // scratch for shedding the largest first
 }
 
 // hold records that c may hold buffered bytes.
@@ -124,10 +127,10 @@ func (l *loop) forget(c *Conn) {
 	}
 }
 
-// buffered is what c holds now: its outbound queue and the message it is
-// assembling.
-func buffered(c *Conn) int {
-	n := c.gc.OutboundBuffered()
+// buffered is what c holds now in real bytes: its outbound queue, at the
+// loop's cost per queued byte, and the message it is assembling.
+func (l *loop) buffered(c *Conn) int {
+	n := int(realQueued(c.gc.OutboundBuffered(), l.costPerByte()))
 	if c.in != nil {
 		n += cap(c.in.buf)
 	}
@@ -137,9 +140,9 @@ func buffered(c *Conn) int {
 // budgetStep runs on the loop at every sweep: it recounts the holders,
 // closes consumers stuck at their limit for SlowTimeout (a consumer
 // counts as stuck from a dropped send until its queue falls below half of
-// MaxOutbound), and when the
-// process is over MaxBuffered sheds this loop's part of the excess,
-// largest holders first.
+// MaxOutbound, in real bytes), and when the process is over MaxBuffered
+// (or a write met it since) sheds this loop's part of the excess over
+// seven eighths of it, largest holders first.
 func (l *loop) budgetStep(now int64) {
 	s := l.srv
 	var sum int64
@@ -148,7 +151,7 @@ func (l *loop) budgetStep(now int64) {
 			delete(l.held.bytes, c)
 			continue
 		}
-		n := buffered(c)
+		n := l.buffered(c)
 		if n == 0 {
 			delete(l.held.bytes, c)
 			continue
@@ -161,7 +164,7 @@ func (l *loop) budgetStep(now int64) {
 		switch {
 		case (c.state != stateOpen && c.state != stateStream) || c.flags&flagKill != 0:
 			delete(l.held.stuck, c)
-		case c.gc.OutboundBuffered() >= s.cfg.MaxOutbound/2:
+		case realQueued(c.gc.OutboundBuffered(), l.costPerByte()) >= int64(s.cfg.MaxOutbound/2):
 			if now-since >= s.slowMs {
 				delete(l.held.stuck, c)
 				l.stats.slowTimeouts.Add(1)
@@ -174,14 +177,19 @@ func (l *loop) budgetStep(now int64) {
 	if s.maxBuffered <= 0 {
 		return
 	}
+	// fits refuses the write that would pass the budget and marks the
+	// process over it; from then on the largest holders are shed until
+	// the total is back under low, so that behind connections can queue
+	// again without meeting the budget at once.
 	global := s.bufferedTotal()
-	over := global > s.maxBuffered
+	low := s.maxBuffered - s.maxBuffered/8
+	over := global > s.maxBuffered || (s.overBudget.Load() && global > low)
 	s.overBudget.Store(over)
 	if !over || sum == 0 {
 		return
 	}
 	// This loop's part of the excess, in proportion to what it holds.
-	need := (global - s.maxBuffered) * sum / global
+	need := (global - low) * sum / global
 	l.shedLargest(max(need, 1))
 }
 

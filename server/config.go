@@ -91,16 +91,22 @@ type Config struct {
 	// DrainTimeout is the time Drain spreads its close frames over and then
 	// waits for the peers' replies.
 	DrainTimeout time.Duration
-	// MaxOutbound bounds bytes queued for one connection that the kernel
-	// has not taken yet. A connection past it is closed as a slow consumer.
+	// MaxOutbound bounds the memory that bytes queued for one connection
+	// the kernel has not taken yet cost: each queued frame costs its size
+	// rounded up to a power of two plus a 32-byte list node (gnet's pooled
+	// outbound buffer), so a queue of small frames holds about half of it
+	// in frames. A connection past it is closed as a slow consumer.
 	MaxOutbound int
 	// MaxBuffered bounds the bytes buffered by the whole process: the
 	// outbound queues the kernel has not taken and the messages being
-	// assembled, over all connections. Each loop recounts its holders
-	// every tick; while the total is over the bound, a connection that is
-	// behind takes no more bytes (as if at MaxOutbound), and each loop
-	// closes its largest holders with 1013 until its share of the excess
-	// is freed. 0 means DefaultMaxBuffered(); negative means no bound.
+	// assembled, over all connections, in real bytes as MaxOutbound
+	// counts them. Each queued write is added to the total at once and
+	// each loop recounts its holders every tick; a write that would take
+	// the total over the bound is refused (the connection is behind: it
+	// takes no more bytes, as if at MaxOutbound), and from then on each
+	// loop closes its largest holders with 1013 until the total is back
+	// under seven eighths of the bound. 0 means DefaultMaxBuffered();
+	// negative means no bound.
 	MaxBuffered int64
 	// SlowTimeout closes (1008) a connection whose outbound queue has
 	// stayed at MaxOutbound this long, as measured by sends that

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -206,4 +207,48 @@ func TestDrainTarget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDrainWaitsForLateReader drains a connection with a backlog that its
+// client starts reading only after CloseTimeout has passed since the
+// close frame was queued behind it. The client still gets every message
+// and then Close 1001: a drain delivers what was sent before it, bounded
+// by DrainTimeout, not by CloseTimeout counted from a close frame the
+// peer could not have seen yet.
+func TestDrainWaitsForLateReader(t *testing.T) {
+	h := pushHandler{opened: make(chan *Conn, 1), closed: make(chan *Conn, 1)}
+	cfg := slowConfig()
+	cfg.MaxOutbound = 1 << 20
+	cfg.DrainTimeout = 10 * time.Second
+	cfg.Routes = map[string]Handler{"/push": h}
+	srv := startServer(t, cfg)
+	c := upgradeRaw(t, srv, "/push")
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4 << 10)
+	}
+	conn := <-h.opened
+	const messages = 40
+	msg := binaryPayload(8<<10, 7)
+	sent := make(chan error, messages)
+	for range messages {
+		if err := srv.Execute(conn, func() { sent <- conn.Send(ws.OpBinary, msg) }); err != nil {
+			t.Fatalf("Execute: %v", err)
+		}
+	}
+	for range messages {
+		if err := <-sent; err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	done := startDrain(srv)
+	// The scenario, not a bound: the client is late past CloseTimeout.
+	time.Sleep(3 * cfg.CloseTimeout)
+	for i := range messages {
+		h, _ := c.readFrame()
+		if h.OpCode != ws.OpBinary {
+			t.Fatalf("frame %d: opcode %v, want every message before the close", i, h.OpCode)
+		}
+	}
+	c.expectClose(ws.StatusGoingAway)
+	awaitDrain(t, srv, done)
 }

@@ -110,12 +110,12 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 		}
 	}
 	hdr := frame.AppendHeader(l.out[:0], ws.Header{Fin: true, Rsv: rsv, OpCode: op, Length: int64(len(payload))})
-	if queued, ok := l.fits(c, len(hdr)+len(payload)); !ok {
+	if queued, ok := l.fits(c, len(hdr)+len(payload), writeCost(len(hdr), len(payload))); !ok {
 		l.closeSlow(c, queued)
 		return ErrSlowConsumer
 	}
 	var err error
-	if len(payload) <= 1024 {
+	if len(payload) <= inlinePayload {
 		l.out = append(hdr, payload...)
 		_, err = c.gc.Write(l.out)
 	} else {
@@ -137,16 +137,38 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 	return nil
 }
 
-// fits reports whether n more bytes stay within c's MaxOutbound bound,
-// and how many bytes are queued already. A connection whose queue is
-// empty always takes one message, however large (MaxMessage bounds what
-// an application is likely to send): otherwise a message between
-// MaxOutbound and MaxMessage could never be sent at all, and the peer
-// would be closed as slow with nothing queued. While the process is over
-// MaxBuffered, a connection that is behind takes nothing more.
-func (l *loop) fits(c *Conn, n int) (queued int, ok bool) {
+// fits reports whether a write of n bytes, costing cost bytes of memory
+// once queued (writeCost), keeps c's outbound queue within MaxOutbound,
+// and how many bytes are queued already. The bound is in real bytes: the
+// queue is taken to cost what this write costs per byte, as the frames
+// sent to one connection are mostly alike, so 4 MiB of small frames is
+// about 2 MiB of them. A connection whose queue is empty always takes
+// one message, however large (MaxMessage bounds what an application is
+// likely to send): otherwise a message between MaxOutbound and
+// MaxMessage could never be sent at all, and the peer would be closed as
+// slow with nothing queued. A connection that is behind takes nothing
+// more while the process is over MaxBuffered, or when this write would
+// take it over: each accepted write is added to the loop's total at once,
+// so the budget holds between two sweeps too.
+func (l *loop) fits(c *Conn, n, cost int) (queued int, ok bool) {
 	queued = c.gc.OutboundBuffered()
-	return queued, queued == 0 || (queued+n <= l.srv.cfg.MaxOutbound && !l.srv.overBudget.Load())
+	if queued == 0 {
+		return 0, true
+	}
+	s := l.srv
+	perByte := int64(cost) * costUnit / int64(n)
+	if realQueued(queued, perByte)+int64(cost) > int64(s.cfg.MaxOutbound) || s.overBudget.Load() {
+		return queued, false
+	}
+	if s.maxBuffered > 0 {
+		if s.bufferedTotal()+int64(cost) > s.maxBuffered {
+			s.overBudget.Store(true)
+			return queued, false
+		}
+		l.held.total.Add(int64(cost))
+	}
+	l.noteCost(n, cost)
+	return queued, true
 }
 
 // closeSlow closes c as a slow consumer: counted and logged here, once,

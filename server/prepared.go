@@ -97,7 +97,7 @@ func (c *Conn) SendPrepared(p *PreparedFrame, policy SlowPolicy) error {
 			b, compressed = z, true
 		}
 	}
-	if queued, ok := l.fits(c, len(b)); !ok {
+	if queued, ok := l.fits(c, len(b), queueCost(len(b))); !ok {
 		if policy == SlowDrop {
 			l.stats.dropped.Add(1)
 			l.atLimit(c, l.srv.nowMs())

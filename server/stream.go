@@ -156,7 +156,7 @@ func (c *Conn) SendRaw(b []byte, policy SlowPolicy) error {
 		return ErrClosed
 	}
 	l := c.loop
-	if queued, ok := l.fits(c, len(b)); !ok {
+	if queued, ok := l.fits(c, len(b), queueCost(len(b))); !ok {
 		if policy == SlowDrop {
 			l.stats.dropped.Add(1)
 			l.atLimit(c, l.srv.nowMs())

@@ -91,6 +91,16 @@ func (l *loop) expire(c *Conn, now int64) {
 		}
 		l.schedule(c, now-e)
 	case stateClosing:
+		if e >= s.closeMs && c.flags&flagDrained != 0 && c.gc.OutboundBuffered() > 0 {
+			// A drained peer is still being sent what it was answered
+			// for before its close frame: it has until the drain's end
+			// (the process stops then), not CloseTimeout from a close
+			// frame queued behind that backlog. Its CloseTimeout runs
+			// again from when the backlog is out.
+			c.last = uint32(now)
+			l.wheel.add(c, now+s.closeMs)
+			return
+		}
 		if e >= s.closeMs {
 			// The reason stays what started the close; the counter
 			// records that the peer never answered.

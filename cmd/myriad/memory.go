@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -97,6 +98,11 @@ func releaseMemory(srv *server.Server, quiet time.Duration, log *zap.Logger, sto
 			return
 		case now := <-t.C:
 			if m.observeStats(srv.Stats(), now) {
+				// Two collections: gnet's outbound buffers go back to a
+				// sync.Pool, which keeps what it held through one more
+				// collection as its victim cache; FreeOSMemory's own
+				// collection frees them only if one came before it.
+				runtime.GC()
 				debug.FreeOSMemory()
 				log.Debug("returned freed memory to the OS", zap.Int("releases", m.releases))
 			}

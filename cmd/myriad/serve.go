@@ -61,7 +61,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", server.DefaultDrainTimeout, "on SIGINT/SIGTERM, and after a SIGHUP restart, spread Close 1001 over this long and wait")
 	fs.StringVar(&o.pidFile, "pid-file", "", "write the process id here once serving; a SIGHUP restart's new process rewrites it (see myriad restart)")
 	fs.DurationVar(&o.restartTO, "restart-timeout", defaultRestartTimeout, "on SIGHUP, how long the new process may take to listen before the restart is abandoned")
-	fs.Var(byteSize{p: &c.MaxOutbound}, "max-outbound", "bytes queued per connection before it is closed as a slow consumer")
+	fs.Var(byteSize{p: &c.MaxOutbound}, "max-outbound", "memory a connection's outbound queue may cost (each frame rounded up to a power of two, plus 32 bytes) before it is closed as a slow consumer")
 	fs.Var(byteSize{p: &c.ReadBufferSize}, "read-buffer", "read buffer per event loop (shared by its connections)")
 	fs.Var(byteSize{p: &c.SocketRecvBuffer}, "socket-rcvbuf", "SO_RCVBUF for accepted sockets (0: kernel autotuning)")
 	fs.Var(byteSize{p: &c.SocketSendBuffer}, "socket-sndbuf", "SO_SNDBUF for accepted sockets (0: kernel autotuning)")

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -39,6 +41,9 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 		Stderr:       stderr,
 		DrainTimeout: o.cfg.DrainTimeout,
 		Steer:        true,
+		// The supervisor is the service's main process: workers must not
+		// tell systemd they are ready, nor name themselves its MAINPID.
+		Env: []string{"NOTIFY_SOCKET="},
 	}, log.Named("supervisor"))
 	if err != nil {
 		log.Error("supervisor failed to start", zap.Error(err))
@@ -50,6 +55,7 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 		}
 		defer removePIDFile(o.pidFile)
 	}
+	go notifyWhenReady(sup, log)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -66,7 +72,7 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 			log.Info("signal received, draining every worker", zap.Stringer("signal", sig))
 			sup.Stop(sig)
 		case <-hup:
-			go replaceWorkers(sup, log)
+			go replaceWorkers(sup, o.pidFile, log)
 		case <-ctx.Done():
 			sup.Stop(syscall.SIGTERM)
 			ctx = context.Background()
@@ -75,7 +81,10 @@ func runSupervisor(ctx context.Context, o *options, args []string, stdout, stder
 }
 
 // replaceWorkers runs sup.Replace for a SIGHUP and logs the outcome.
-func replaceWorkers(sup *supervisor.Supervisor, log *zap.Logger) {
+// Once every worker is replaced it rewrites the pid file (same pid, new
+// modification time), which is how `myriad restart` learns that a
+// supervisor's restart is done.
+func replaceWorkers(sup *supervisor.Supervisor, pidFile string, log *zap.Logger) {
 	log.Info("SIGHUP: replacing the workers one at a time")
 	switch err := sup.Replace(); {
 	case errors.Is(err, supervisor.ErrReplacing):
@@ -84,5 +93,37 @@ func replaceWorkers(sup *supervisor.Supervisor, log *zap.Logger) {
 		log.Error("worker replacement stopped; the rest keep serving", zap.Error(err))
 	default:
 		log.Info("every worker replaced")
+		if pidFile != "" {
+			if err := writePIDFile(pidFile); err != nil {
+				log.Error("pid file", zap.String("path", pidFile), zap.Error(err))
+			}
+		}
+	}
+}
+
+// notifyWhenReady tells systemd (Type=notify) that the service is ready,
+// naming the supervisor as its main process, once every worker has
+// reported that it listens. It gives up when the supervisor stops first.
+func notifyWhenReady(sup *supervisor.Supervisor, log *zap.Logger) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sup.Done():
+			return
+		case <-tick.C:
+		}
+		ws := sup.Workers()
+		ready := len(ws) > 0
+		for _, w := range ws {
+			ready = ready && w.Ready
+		}
+		if !ready {
+			continue
+		}
+		if err := notifySystemd(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid())); err != nil {
+			log.Warn("systemd notification failed", zap.Error(err))
+		}
+		return
 	}
 }

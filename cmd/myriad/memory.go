@@ -36,7 +36,7 @@ const (
 // one forced collection returns those pages. The same goes for the
 // buffers an attack leaves behind when few connections are involved
 // (slow readers, large messages, shed connections): a fall of the
-// buffered bytes by memoryReleaseBytes from their peak counts as a burst
+// buffered bytes by releaseStep from their peak counts as a burst
 // too. Steady traffic never triggers it.
 type memoryReleaser struct {
 	quiet     time.Duration
@@ -47,6 +47,17 @@ type memoryReleaser struct {
 	releases  int
 
 	peakBuffered int64 // highest buffered bytes seen since the last release
+	freedBytes   int64 // the fall from peakBuffered that counts as a burst
+}
+
+// releaseStep is how far the buffered bytes must fall for a release:
+// memoryReleaseBytes, or half of a smaller --max-buffered budget, which
+// the buffered bytes can never fall 64 MiB from.
+func releaseStep(maxBuffered int64) int64 {
+	if maxBuffered > 0 {
+		return min(memoryReleaseBytes, max(1, maxBuffered/2))
+	}
+	return memoryReleaseBytes
 }
 
 // observeStats takes the server's counters: accepts and the closes that
@@ -55,7 +66,11 @@ type memoryReleaser struct {
 func (m *memoryReleaser) observeStats(st server.Stats, now time.Time) bool {
 	m.peakBuffered = max(m.peakBuffered, st.Buffered)
 	events := st.Accepted + st.SlowConsumers + st.SlowTimeouts + st.OverBudget + st.MessageTimeouts
-	bytesFreed := m.peakBuffered-st.Buffered >= memoryReleaseBytes
+	step := m.freedBytes
+	if step <= 0 {
+		step = memoryReleaseBytes
+	}
+	bytesFreed := m.peakBuffered-st.Buffered >= step
 	if events != m.lastCount || !bytesFreed || now.Sub(m.changedAt) < m.quiet {
 		return m.observe(events, now)
 	}
@@ -89,7 +104,8 @@ func releaseMemory(srv *server.Server, quiet time.Duration, log *zap.Logger, sto
 	if quiet <= 0 {
 		return
 	}
-	m := memoryReleaser{quiet: quiet, minBurst: memoryReleaseBurst, changedAt: time.Now()}
+	m := memoryReleaser{quiet: quiet, minBurst: memoryReleaseBurst, changedAt: time.Now(),
+		freedBytes: releaseStep(srv.Stats().MaxBuffered)}
 	t := time.NewTicker(min(max(quiet/10, 100*time.Millisecond), time.Second))
 	defer t.Stop()
 	for {

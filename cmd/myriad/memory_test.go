@@ -61,3 +61,34 @@ func TestMemoryReleaserAfterBufferedAttack(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseStep: under a --max-buffered budget smaller than
+// memoryReleaseBytes the buffered bytes can never fall that far, so half
+// the budget counts as a burst instead.
+func TestReleaseStep(t *testing.T) {
+	cases := []struct {
+		name   string
+		budget int64
+		want   int64
+	}{
+		{"no budget", 0, memoryReleaseBytes},
+		{"big budget", 4 << 30, memoryReleaseBytes},
+		{"64 MiB budget", 64 << 20, 32 << 20},
+		{"tiny budget", 1, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := releaseStep(tc.budget); got != tc.want {
+				t.Fatalf("releaseStep(%d) = %d, want %d", tc.budget, got, tc.want)
+			}
+		})
+	}
+	// A 64 MiB budget: a fall of 40 MiB releases once things are quiet.
+	start := time.Unix(0, 0)
+	m := memoryReleaser{quiet: 10 * time.Second, minBurst: memoryReleaseBurst, changedAt: start, freedBytes: releaseStep(64 << 20)}
+	m.observeStats(server.Stats{Accepted: 10, Buffered: 60 << 20}, start.Add(time.Second))
+	m.observeStats(server.Stats{Accepted: 10, Buffered: 20 << 20}, start.Add(2*time.Second))
+	if !m.observeStats(server.Stats{Accepted: 10, Buffered: 20 << 20}, start.Add(15*time.Second)) {
+		t.Fatal("no release after a 40 MiB fall under a 64 MiB budget")
+	}
+}

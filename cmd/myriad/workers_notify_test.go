@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -29,25 +28,7 @@ func TestWorkersRestartCommandAndSystemd(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", sock)
 	pidFile := filepath.Join(dir, "myriad.pid")
 
-	addr, apiAddr := freePort(t), freePort(t)
-	sigs := make(chan os.Signal, 2)
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), []string{"--workers", "2", "--addr", addr, "--api-addr", apiAddr,
-			"--pid-file", pidFile, "--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
-	}()
-	defer func() {
-		sigs <- syscall.SIGTERM
-		select {
-		case <-done:
-		case <-time.After(ioWait):
-			t.Error("supervisor did not stop")
-		}
-		if t.Failed() {
-			t.Logf("log:\n%s", stderr.String())
-		}
-	}()
+	_, apiAddr, _ := startSupervisor(t, "--workers", "2", "--pid-file", pidFile, "--drain-timeout", "1s", "--log-level", "info")
 
 	_ = nc.SetReadDeadline(time.Now().Add(ioWait))
 	buf := make([]byte, 256)

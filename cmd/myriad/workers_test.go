@@ -273,25 +273,8 @@ func TestWorkersReplacedOnSIGHUP(t *testing.T) {
 // replaceUnderChurn is TestWorkersReplacedOnSIGHUP with n workers of
 // loops event loops each.
 func replaceUnderChurn(t *testing.T, n, loops int) {
-	addr, apiAddr := freePort(t), freePort(t)
-	sigs := make(chan os.Signal, 2)
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), []string{"--workers", strconv.Itoa(n), "--loops", strconv.Itoa(loops), "--addr", addr,
-			"--api-addr", apiAddr, "--drain-timeout", "1s", "--log-level", "info"}, envFrom(nil), &stdout, &stderr, sigs)
-	}()
-	defer func() {
-		sigs <- syscall.SIGTERM
-		select {
-		case <-done:
-		case <-time.After(ioWait):
-			t.Error("supervisor did not stop")
-		}
-		if t.Failed() {
-			t.Logf("log:\n%s", stderr.String())
-		}
-	}()
+	addr, apiAddr, stderr := startSupervisor(t, "--workers", strconv.Itoa(n), "--loops", strconv.Itoa(loops),
+		"--drain-timeout", "1s", "--log-level", "info")
 	var before []clusterNode
 	eventually(t, "the workers answering /stats", func() bool {
 		var err error
@@ -351,4 +334,31 @@ func replaceUnderChurn(t *testing.T, n, loops int) {
 		}
 	}
 	t.Logf("%d upgrades, %d during the replacement, %d failed", upgrades(), atDone-atHUP, failures)
+}
+
+// startSupervisor runs `myriad` with args (a --workers supervisor, in
+// this process) on fresh WebSocket and API ports and returns them and its
+// log (standard error). At cleanup it sends SIGTERM, waits for the exit, and logs the supervisor's
+// output if the test failed.
+func startSupervisor(t *testing.T, args ...string) (addr, apiAddr string, log *syncBuffer) {
+	t.Helper()
+	addr, apiAddr = freePort(t), freePort(t)
+	sigs := make(chan os.Signal, 2)
+	var stdout syncBuffer
+	log = &syncBuffer{}
+	done := make(chan int, 1)
+	args = append([]string{"--addr", addr, "--api-addr", apiAddr}, args...)
+	go func() { done <- run(context.Background(), args, envFrom(nil), &stdout, log, sigs) }()
+	t.Cleanup(func() {
+		sigs <- syscall.SIGTERM
+		select {
+		case <-done:
+		case <-time.After(ioWait):
+			t.Error("supervisor did not stop")
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", log.String())
+		}
+	})
+	return addr, apiAddr, log
 }

@@ -182,21 +182,18 @@ func (cl *clusterLink) runInterest(done <-chan struct{}) {
 	}
 }
 
-// tell makes one broker call and counts and logs its failure. Disinterest
-// on a closed client is no failure: closing dropped the subscription.
+// tell makes one broker call and counts and logs its failure. A closed
+// client is no failure: the server is stopping, and closing the client
+// dropped its subscriptions.
 func (cl *clusterLink) tell(topic string, want bool) error {
-	if want {
-		err := cl.c.Interest(topic)
-		if err != nil {
-			cl.interestError.Add(1)
-			cl.log.Warn("broker interest failed", zap.String("topic", topic), zap.Error(err))
-		}
-		return err
+	call, what := cl.c.Interest, "broker interest failed"
+	if !want {
+		call, what = cl.c.Disinterest, "broker disinterest failed"
 	}
-	err := cl.c.Disinterest(topic)
+	err := call(topic)
 	if err != nil && !errors.Is(err, broker.ErrClosed) {
 		cl.interestError.Add(1)
-		cl.log.Warn("broker disinterest failed", zap.String("topic", topic), zap.Error(err))
+		cl.log.Warn(what, zap.String("topic", topic), zap.Error(err))
 	}
 	return err
 }

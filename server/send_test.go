@@ -29,7 +29,7 @@ func burstPayload(b []byte, i int) {
 	}
 }
 
-func (h *burst) OnOpen(*server.Conn)                     {}
+func (h *burst) OnOpen(*server.Conn)                    {}
 func (h *burst) OnClose(*server.Conn, server.CloseInfo) {}
 func (h *burst) OnMessage(c *server.Conn, _ ws.OpCode, _ []byte) {
 	b := make([]byte, h.size)

@@ -52,7 +52,10 @@ func (f *fuzzConn) Writev(bs [][]byte) (int, error) {
 }
 
 func (f *fuzzConn) OutboundBuffered() int { return 0 }
-func (f *fuzzConn) InboundBuffered() int  { return len(f.in) }
+
+// Fd is -1: the stand-in has no socket, so the loop writes to it with Write.
+func (f *fuzzConn) Fd() int              { return -1 }
+func (f *fuzzConn) InboundBuffered() int { return len(f.in) }
 
 func (f *fuzzConn) Close() error {
 	f.closed = true

@@ -208,7 +208,7 @@ func (l *loop) handshake(c *Conn) gnet.Action {
 	}
 	clear(l.vals)
 	l.out = handshake.AppendSwitching(l.out[:0], req.Key, protocol, extensions)
-	if _, err := c.gc.Write(l.out); err != nil {
+	if err := l.put(c, l.out); err != nil {
 		return gnet.Close
 	}
 	_, _ = c.gc.Discard(n)

@@ -117,7 +117,7 @@ func (l *loop) writeFrame(c *Conn, op ws.OpCode, payload []byte) error {
 	var err error
 	if len(payload) <= inlinePayload {
 		l.out = append(hdr, payload...)
-		_, err = c.gc.Write(l.out)
+		err = l.put(c, l.out)
 	} else {
 		l.out = hdr
 		l.iov[0], l.iov[1] = hdr, payload
@@ -204,7 +204,7 @@ func (s *Server) logSlow(n int64) {
 // writeRaw writes bytes that bypass the outbound bound: close frames and
 // HTTP responses, which are small and end the connection.
 func (l *loop) writeRaw(c *Conn, b []byte) {
-	_, _ = c.gc.Write(b)
+	_ = l.put(c, b)
 }
 
 // kill closes the TCP connection: when c's own OnTraffic is running, by

@@ -108,7 +108,7 @@ func (c *Conn) SendPrepared(p *PreparedFrame, policy SlowPolicy) error {
 	}
 	// gnet copies whatever the kernel does not take at once, so the
 	// shared bytes are never retained.
-	if _, err := c.gc.Write(b); err != nil {
+	if err := l.put(c, b); err != nil {
 		return ErrClosed
 	}
 	if c.gc.OutboundBuffered() > 0 {

@@ -166,7 +166,7 @@ func (c *Conn) SendRaw(b []byte, policy SlowPolicy) error {
 		l.closeSlow(c, queued)
 		return ErrSlowConsumer
 	}
-	if _, err := c.gc.Write(b); err != nil {
+	if err := l.put(c, b); err != nil {
 		return ErrClosed
 	}
 	if c.gc.OutboundBuffered() > 0 {

@@ -43,10 +43,13 @@ func (m *memConn) Discard(n int) (int, error) {
 
 func (m *memConn) Write(b []byte) (int, error) { return m.out.Write(b) }
 func (m *memConn) OutboundBuffered() int       { return 0 }
-func (m *memConn) Context() any                { return m.ctx }
-func (m *memConn) SetContext(v any)            { m.ctx = v }
-func (m *memConn) EventLoop() gnet.EventLoop   { return m.el }
-func (m *memConn) Close() error                { m.shut = true; return nil }
+
+// Fd is -1: a stand-in has no socket, so the loop writes to it with Write.
+func (m *memConn) Fd() int                   { return -1 }
+func (m *memConn) Context() any              { return m.ctx }
+func (m *memConn) SetContext(v any)          { m.ctx = v }
+func (m *memConn) EventLoop() gnet.EventLoop { return m.el }
+func (m *memConn) Close() error              { m.shut = true; return nil }
 func (m *memConn) Writev(bs [][]byte) (int, error) {
 	n := 0
 	for _, b := range bs {

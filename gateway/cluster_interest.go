@@ -100,6 +100,10 @@ func (q *interestQueue) finish(topic string, want bool, err error) {
 func (q *interestQueue) settled(topic string) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.settledLocked(topic)
+}
+
+func (q *interestQueue) settledLocked(topic string) bool {
 	_, p := q.pending[topic]
 	return !p && q.busy != topic
 }
@@ -115,7 +119,7 @@ func (q *interestQueue) await(ctx context.Context, topic string) error {
 			q.mu.Unlock()
 			return ErrClosed
 		}
-		if _, p := q.pending[topic]; !p && q.busy != topic {
+		if q.settledLocked(topic) {
 			q.mu.Unlock()
 			return nil
 		}

@@ -18,10 +18,12 @@ import (
 
 // Cluster is a gateway node's link to the other nodes: the methods of
 // *broker.Client the gateway uses. The gateway calls Interest when the
-// node gains its first subscriber of a topic (over all its loops),
-// Disinterest when it loses the last, and Publish for every message; it
-// delivers to its own subscribers only what the broker hands back to
-// Receive. Implementations must allow calls from any goroutine.
+// node gains its first subscriber of a topic (over all its loops) and
+// Disinterest when it loses the last, both from the node's one interest
+// goroutine and never from an event loop (cluster_interest.go), and
+// Publish for every message; it delivers to its own subscribers only what
+// the broker hands back to Receive. Implementations must allow calls from
+// any goroutine.
 type Cluster interface {
 	NodeID() string
 	State() broker.State
@@ -157,7 +159,8 @@ type clusterLink struct {
 	log   *zap.Logger
 	stops []func() error
 
-	queue *publishQueue // client publishes waiting for the broker
+	queue    *publishQueue  // client publishes waiting for the broker
+	interest *interestQueue // interest changes waiting for the broker
 
 	received       atomic.Uint64 // messages and events from the broker dispatched to the loops
 	ownSkipped     atomic.Uint64 // own messages handed back that were delivered locally already
@@ -190,8 +193,10 @@ func (g *Gateway) JoinCluster(c Cluster, cfg ClusterConfig) error {
 	if cfg.PublishQueueBytes < int64(g.cfg.MaxClientMessage) {
 		return fmt.Errorf("cluster-publish-queue-bytes (%d) must hold a client message of max-client-message (%d) bytes", cfg.PublishQueueBytes, g.cfg.MaxClientMessage)
 	}
-	cl := &clusterLink{c: c, cfg: cfg, log: cfg.Logger, queue: newPublishQueue(cfg.PublishQueue, cfg.PublishQueueBytes)}
+	cl := &clusterLink{c: c, cfg: cfg, log: cfg.Logger, queue: newPublishQueue(cfg.PublishQueue, cfg.PublishQueueBytes),
+		interest: newInterestQueue()}
 	g.cluster = cl
+	g.reg.link = cl.interest
 	g.presence = newPresenceState(c.NodeID(), time.Now())
 	answers := map[string]func([]byte) []byte{queryPresence: g.answerPresence, queryStats: g.answerStats}
 	for kind, fn := range answers {
@@ -220,30 +225,8 @@ func (g *Gateway) leaveCluster() {
 		_ = s()
 	}
 	g.cluster = nil
+	g.reg.link = nil
 	g.presence = newPresenceState("", time.Now())
-}
-
-// clusterInterest follows the node's first subscriber of topic. It runs
-// on the loop that subscribed, outside the registry's lock: the broker
-// counts references, so an Interest and a Disinterest of two loops may
-// reach it in either order.
-func (g *Gateway) clusterInterest(topic string) {
-	if cl := g.cluster; cl != nil {
-		if err := cl.c.Interest(topic); err != nil {
-			cl.interestError.Add(1)
-			cl.log.Warn("broker interest failed", zap.String("topic", topic), zap.Error(err))
-		}
-	}
-}
-
-// clusterDisinterest follows the node's last subscriber of topic leaving.
-func (g *Gateway) clusterDisinterest(topic string) {
-	if cl := g.cluster; cl != nil {
-		if err := cl.c.Disinterest(topic); err != nil && !errors.Is(err, broker.ErrClosed) {
-			cl.interestError.Add(1)
-			cl.log.Warn("broker disinterest failed", zap.String("topic", topic), zap.Error(err))
-		}
-	}
 }
 
 // sendResult is what a cluster publish did with its messages.
@@ -257,9 +240,11 @@ type sendResult struct {
 // subscribers at once (a broker outage never stops local delivery) and
 // the message, marked as delivered here, waits in the reconnect buffer
 // for the other nodes, or is counted unsent when the buffer cannot take
-// it. Any goroutine may call it, including an event loop.
+// it. Any goroutine may call it but an event loop: it may wait for the
+// topics' interest (ahead) and for the broker connection.
 func (cl *clusterLink) publish(g *Gateway, topics []string, compact []byte) (sendResult, error) {
 	var res sendResult
+	cl.ahead(topics)
 	if g.hist != nil {
 		return cl.publishHistory(g, topics, compact)
 	}
@@ -277,6 +262,7 @@ func (cl *clusterLink) publish(g *Gateway, topics []string, compact []byte) (sen
 func (cl *clusterLink) event(g *Gateway, kind, topic string) {
 	h := nats.Header{}
 	h.Set(headerKind, kind)
+	cl.ahead([]string{topic})
 	var res sendResult
 	cl.send(g, topic, nil, h, func() *server.PreparedFrame { return eventFrame(kind, topic, "") }, &res)
 }

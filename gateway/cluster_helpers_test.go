@@ -45,6 +45,21 @@ func startNode(t *testing.T, url string, nodes int, gcfg Config, bcfg broker.Con
 // startNodeWith is startNode with the node's whole ClusterConfig.
 func startNodeWith(t *testing.T, url string, gcfg Config, bcfg broker.Config, ccfg ClusterConfig) *node {
 	t.Helper()
+	return startNodeOpts(t, url, nodeOpts{}, gcfg, bcfg, ccfg)
+}
+
+// nodeOpts are the less common choices of a test node.
+type nodeOpts struct {
+	loops int                   // event loops; 0 means 2
+	wrap  func(Cluster) Cluster // wraps the broker client the gateway joins with
+}
+
+// startNodeOpts is startNodeWith with the choices of o.
+func startNodeOpts(t *testing.T, url string, o nodeOpts, gcfg Config, bcfg broker.Config, ccfg ClusterConfig) *node {
+	t.Helper()
+	if o.loops == 0 {
+		o.loops = 2
+	}
 	g, err := New(gcfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -58,10 +73,14 @@ func startNodeWith(t *testing.T, url string, gcfg Config, bcfg broker.Config, cc
 		t.Fatalf("broker.Connect: %v", err)
 	}
 	t.Cleanup(func() { _ = bc.Close() })
-	if err := g.JoinCluster(bc, ccfg); err != nil {
+	var link Cluster = bc
+	if o.wrap != nil {
+		link = o.wrap(bc)
+	}
+	if err := g.JoinCluster(link, ccfg); err != nil {
 		t.Fatalf("JoinCluster: %v", err)
 	}
-	cfg := server.Config{Loops: 2, Routes: map[string]server.Handler{"/ws": g}}
+	cfg := server.Config{Loops: o.loops, Routes: map[string]server.Handler{"/ws": g}}
 	srv, _ := servertest.Start(t, cfg, g.Attach)
 	api := httptest.NewServer(g.APIHandler())
 	t.Cleanup(api.Close)
@@ -81,11 +100,13 @@ func startCluster(t *testing.T, n int, gcfg Config) (*broker.Server, []*node) {
 	return bs, nodes
 }
 
-// settle waits until the broker has processed everything node sent so
+// settle waits until the node has handed its interest changes to its
+// broker client and the broker has processed everything the node sent so
 // far, its subscriptions included: after it, publishes from any node
 // reach the node's subscribers.
 func (n *node) settle(t *testing.T) {
 	t.Helper()
+	servertest.Eventually(t, func() bool { ls, _ := n.g.LinkStats(); return ls.InterestQueued == 0 }, "interest changes handed to the broker client")
 	if err := n.bc.Flush(ioTimeout); err != nil {
 		t.Fatalf("flush: %v", err)
 	}

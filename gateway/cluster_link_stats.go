@@ -16,7 +16,8 @@ func (cl *clusterLink) stats(g *Gateway) LinkStats {
 	ls := LinkStats{
 		Received: cl.received.Load(), OwnSkipped: cl.ownSkipped.Load(), Rejected: cl.rejected.Load(),
 		LocalFirst: cl.localFirst.Load(), Unsent: cl.unsent.Load(), InterestErrors: cl.interestError.Load(),
-		QueueFull: cl.queueFull.Load(), Queued: len(cl.queue.ch), PresenceUnsent: cl.presenceUnsent.Load(),
+		QueueFull: cl.queueFull.Load(), Queued: len(cl.queue.ch), InterestQueued: cl.interest.queued(),
+		PresenceUnsent: cl.presenceUnsent.Load(),
 	}
 	if g.cfg.PresenceEvents {
 		ls.PresenceNodes, ls.PresenceExpired, ls.PresenceResyncs = g.presence.counters()

@@ -28,6 +28,7 @@ type LinkStats struct {
 	InterestErrors uint64 `json:"interest_errors"` // failed broker (dis)interest calls
 	QueueFull      uint64 `json:"queue_full"`      // client publishes refused: the publish queue was full
 	Queued         int    `json:"queued"`          // client publishes waiting for the broker now
+	InterestQueued int    `json:"interest_queued"` // topics whose interest change waits for the broker now
 	// Presence: nodes whose presence this node keeps (itself included),
 	// nodes removed for silence, snapshots asked for after a missed
 	// change, and announcements the broker could not take.

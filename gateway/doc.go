@@ -28,7 +28,9 @@
 // A client's publish is not sent from its event loop (the broker client
 // may block): it goes through a bounded queue to one publisher goroutine
 // per node, which keeps its order, and a full queue refuses it
-// (cluster_publisher.go). With presence events, each node announces its
+// (cluster_publisher.go). Nor are the node's broker interest changes: the
+// registry queues each topic's net state for one interest goroutine per
+// node (cluster_interest.go). With presence events, each node announces its
 // own users' arrivals and departures and a heartbeat, and keeps every
 // node's users, so join and leave are once per user over the cluster
 // (presence_state.go, presence_peers.go, presence_cluster.go).

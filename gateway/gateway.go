@@ -99,6 +99,7 @@ func (g *Gateway) Attach(srv *server.Server) error {
 	}
 	if g.cluster != nil {
 		go g.cluster.runPublisher(g, srv.Done()) // one per node; ends with the server
+		go g.cluster.runInterest(srv.Done())     // one per node; ends with the server
 	}
 	if g.cfg.ClientRate >= 0 {
 		go g.runSweep() // one per Gateway; ends with the server

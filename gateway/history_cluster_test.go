@@ -19,6 +19,13 @@ import (
 // JetStream stream, republished onto the topic subjects.
 func startHistoryNode(t *testing.T, url string) *node {
 	t.Helper()
+	return startHistoryNodeWith(t, url, nil, nil)
+}
+
+// startHistoryNodeWith is startHistoryNode with the gateway's link and
+// store wrapped by wrap and wrapStore, when they are not nil.
+func startHistoryNodeWith(t *testing.T, url string, wrap func(Cluster) Cluster, wrapStore func(history.Store) history.Store) *node {
+	t.Helper()
 	g, err := New(Config{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -28,7 +35,11 @@ func startHistoryNode(t *testing.T, url string) *node {
 		t.Fatalf("broker.Connect: %v", err)
 	}
 	t.Cleanup(func() { _ = bc.Close() })
-	if err := g.JoinCluster(bc, ClusterConfig{Nodes: 2}); err != nil {
+	var link Cluster = bc
+	if wrap != nil {
+		link = wrap(bc)
+	}
+	if err := g.JoinCluster(link, ClusterConfig{Nodes: 2}); err != nil {
 		t.Fatalf("JoinCluster: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
@@ -37,7 +48,11 @@ func startHistoryNode(t *testing.T, url string) *node {
 	if err != nil {
 		t.Fatalf("NewJetStream: %v", err)
 	}
-	if err := g.UseHistory(st); err != nil {
+	var store history.Store = st
+	if wrapStore != nil {
+		store = wrapStore(st)
+	}
+	if err := g.UseHistory(store); err != nil {
 		t.Fatalf("UseHistory: %v", err)
 	}
 	g2, _ := New(Config{})

@@ -185,9 +185,7 @@ func (sh *shard) subscribe(c *server.Conn, s *session, topic string) {
 		ts = &topicSubs{name: topic, subs: make(map[*server.Conn]*catchup, 1)}
 		sh.topics[topic] = ts
 		sh.topicsPeak = max(sh.topicsPeak, len(sh.topics))
-		if sh.g.reg.add(topic) {
-			sh.g.clusterInterest(topic)
-		}
+		sh.g.reg.add(topic) // on a cluster node, the first queues the broker interest
 	}
 	ts.subs[c] = nil
 	ts.peak = max(ts.peak, len(ts.subs))
@@ -230,9 +228,7 @@ func (sh *shard) unsubscribe(c *server.Conn, s *session, i int) {
 	if len(ts.subs) == 0 {
 		delete(sh.topics, ts.name)
 		sh.topics = shrink(sh.topics, &sh.topicsPeak)
-		if sh.g.reg.remove(ts.name) {
-			sh.g.clusterDisinterest(ts.name)
-		}
+		sh.g.reg.remove(ts.name)
 	} else {
 		ts.subs = shrink(ts.subs, &ts.peak)
 	}

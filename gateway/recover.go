@@ -103,9 +103,17 @@ func (sh *shard) subscribeFrom(c *server.Conn, s *session, topics []string, sinc
 		got := make([]read, len(reads))
 		for k, i := range reads {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			msgs, ok, cur, err := readHistory(ctx, st, topics[i], since[topics[i]])
+			// On a cluster node the topic's interest must reach the
+			// broker client before the history read does: the read
+			// travels on the same connection, so the broker then sends
+			// every message after the history's end live, with none in
+			// between. Failing that, the read is not tried.
+			if err := sh.g.awaitInterest(ctx, topics[i]); err == nil {
+				r := &got[k]
+				r.msgs, r.ok, r.cur, err = readHistory(ctx, st, topics[i], since[topics[i]])
+				r.ok = r.ok && err == nil
+			}
 			cancel()
-			got[k] = read{msgs, ok && err == nil, cur}
 		}
 		sh.postPatiently(func() {
 			for k, i := range reads {

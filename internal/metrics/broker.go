@@ -13,6 +13,7 @@ type brokerDescs struct {
 	state, messages, reconnects, topics *prometheus.Desc
 	link, interestErrors                *prometheus.Desc
 	queued, presence, presenceNodes     *prometheus.Desc
+	interestQueued                      *prometheus.Desc
 }
 
 func newBrokerDescs() brokerDescs {
@@ -29,11 +30,12 @@ func newBrokerDescs() brokerDescs {
 		presence:       n("cluster_presence_total", "Cluster presence upkeep: nodes removed for silence (expired), snapshots asked for after a missed change (resync), announcements the broker could not take (unsent).", "result"),
 		presenceNodes:  n("cluster_presence_nodes", "Nodes whose presence this node keeps, itself included (presence events on)."),
 		interestErrors: n("cluster_interest_errors_total", "Failed broker interest and disinterest calls."),
+		interestQueued: n("cluster_interest_queued", "Topics whose broker interest change (first subscriber on the node, or last gone) waits for the node's interest goroutine."),
 	}
 }
 
 func (d *brokerDescs) each(fn func(*prometheus.Desc)) {
-	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.link, d.interestErrors, d.queued, d.presence, d.presenceNodes} {
+	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.link, d.interestErrors, d.queued, d.interestQueued, d.presence, d.presenceNodes} {
 		fn(x)
 	}
 }
@@ -78,6 +80,7 @@ func collectLink(ch chan<- prometheus.Metric, d *brokerDescs, ls gateway.LinkSta
 	counter(ch, d.link, ls.QueueFull, "queue_full")
 	counter(ch, d.interestErrors, ls.InterestErrors)
 	gauge(ch, d.queued, float64(ls.Queued))
+	gauge(ch, d.interestQueued, float64(ls.InterestQueued))
 	counter(ch, d.presence, ls.PresenceExpired, "expired")
 	counter(ch, d.presence, ls.PresenceResyncs, "resync")
 	counter(ch, d.presence, ls.PresenceUnsent, "unsent")

@@ -82,6 +82,7 @@ func TestScrapeBrokerMetrics(t *testing.T) {
 		{"none rejected", "myriad_cluster_link_messages_total", []string{"result=rejected"}, 0},
 		{"no publish refused", "myriad_cluster_link_messages_total", []string{"result=queue_full"}, 0},
 		{"nothing queued", "myriad_cluster_publish_queued", nil, 0},
+		{"no interest change queued", "myriad_cluster_interest_queued", nil, 0},
 		{"no node expired", "myriad_cluster_presence_total", []string{"result=expired"}, 0},
 		{"presence off: no nodes kept", "myriad_cluster_presence_nodes", nil, 0},
 		{"no interest error", "myriad_cluster_interest_errors_total", nil, 0},
@@ -117,7 +118,7 @@ func TestSingleNodeHasNoBrokerMetrics(t *testing.T) {
 	f := scrape(t, n.url)
 	for _, name := range []string{"myriad_broker_state", "myriad_broker_messages_total", "myriad_broker_reconnects_total",
 		"myriad_broker_topics", "myriad_cluster_link_messages_total", "myriad_cluster_interest_errors_total",
-		"myriad_cluster_publish_queued", "myriad_cluster_presence_total", "myriad_cluster_presence_nodes"} {
+		"myriad_cluster_publish_queued", "myriad_cluster_interest_queued", "myriad_cluster_presence_total", "myriad_cluster_presence_nodes"} {
 		if _, ok := f[name]; ok {
 			t.Errorf("%s exported on a single node", name)
 		}

@@ -132,6 +132,12 @@ func shell(t *testing.T, cmdline string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
 	cmd.Dir = repoRoot
+	// At the deadline the whole process group goes, not only sh: a
+	// child left running (a client still waiting for a message) would
+	// hold the output pipe open and Output would wait for it forever.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -167,6 +173,7 @@ func startBackground(t *testing.T, name string, args ...string) *background {
 	b := &background{cmd: exec.Command(name, args...)}
 	b.cmd.Dir = repoRoot
 	b.cmd.Stdout, b.cmd.Stderr = b, b
+	b.cmd.WaitDelay = 5 * time.Second // a child it left must not hold Wait
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

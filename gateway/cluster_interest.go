@@ -81,8 +81,13 @@ func (q *interestQueue) next() (topic string, want, ok bool) {
 	return "", false, false
 }
 
-// finish ends the call next started. A failed call is not retried; after
-// a failed Interest, an unsubscribe already pending has nothing to undo.
+// finish ends the call next started. A failed call is not retried: the
+// broker client's Interest and Disinterest fail only on a connection
+// closed for good, by the server stopping or by nats.go after an error
+// it takes as final, and a stalled or failed write is no failure (nats.go
+// keeps the subscription and sends it again after reconnecting), so a
+// retry would fail the same way (see broker.Client.Interest). After a
+// failed Interest, an unsubscribe already pending has nothing to undo.
 func (q *interestQueue) finish(topic string, want bool, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -188,7 +193,9 @@ func (cl *clusterLink) runInterest(done <-chan struct{}) {
 
 // tell makes one broker call and counts and logs its failure. A closed
 // client is no failure: the server is stopping, and closing the client
-// dropped its subscriptions.
+// dropped its subscriptions. A connection nats.go closed by itself is
+// one: the node has lost the cluster for good (its broker state says
+// closed).
 func (cl *clusterLink) tell(topic string, want bool) error {
 	call, what := cl.c.Interest, "broker interest failed"
 	if !want {

@@ -12,33 +12,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/internal/broker"
+	"github.com/myriadws/myriad/internal/broker/brokertest"
 	"github.com/myriadws/myriad/internal/history"
 	"github.com/myriadws/myriad/server/servertest"
 )
 
-// jam stalls proxy and makes n's broker client block: a goroutine
-// publishes 64 MiB on it, far past any socket buffer, so nats.go's
-// writes block holding the connection's lock, and every Subscribe or
-// Unsubscribe waits for it. filled is closed once the 64 MiB went out,
-// which a stalled proxy does not allow; release resumes the proxy (and
-// runs at cleanup too, so a failed test does not leave it stalled).
-func jam(t *testing.T, proxy *stallProxy, n *node) (filled <-chan struct{}, release func()) {
+// jam stalls proxy and fills n's broker link with publishes, so that its
+// nats.go connection blocks holding its lock (brokertest.Jam).
+func jam(t *testing.T, proxy *brokertest.StallProxy, n *node) (filled <-chan struct{}, release func()) {
 	t.Helper()
-	proxy.stall()
-	var once sync.Once
-	release = func() { once.Do(proxy.resume) }
-	t.Cleanup(release)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pad := make([]byte, 32<<10)
-		for range 2048 {
-			if n.bc.Publish("fill", pad, nil) != nil {
-				return
-			}
-		}
-	}()
-	return done, release
+	return brokertest.Jam(t, proxy, func(b []byte) error { return n.bc.Publish("fill", b, nil) })
 }
 
 // waitFilled waits for jam's publishes after the release.
@@ -60,9 +43,9 @@ func waitFilled(t *testing.T, filled <-chan struct{}) {
 // reaches the subscriber.
 func TestClusterSubscribeStalledBroker(t *testing.T) {
 	bs := startBroker(t, 0)
-	proxy := startStallProxy(t, bs.URL())
+	proxy := brokertest.StartStallProxy(t, bs.URL())
 	cfg := Config{MaxTopicsPerConn: 1 << 12, ClientRate: -1}
-	stuck := startNodeOpts(t, proxy.url(), nodeOpts{loops: 1}, cfg, broker.Config{}, ClusterConfig{Nodes: 2})
+	stuck := startNodeOpts(t, proxy.URL(), nodeOpts{loops: 1}, cfg, broker.Config{}, ClusterConfig{Nodes: 2})
 	other := startNode(t, bs.URL(), 2, cfg, broker.Config{})
 	sub := dialGateway(t, stuck.srv, "", nil)
 	bystander := dialGateway(t, stuck.srv, "", nil) // one loop: sub's
@@ -117,9 +100,9 @@ func TestClusterSubscribeStalledBroker(t *testing.T) {
 // publish from another node reaches exactly their subscribers.
 func TestClusterInterestChurn(t *testing.T) {
 	bs := startBroker(t, 0)
-	proxy := startStallProxy(t, bs.URL())
+	proxy := brokertest.StartStallProxy(t, bs.URL())
 	cfg := Config{ClientRate: -1}
-	churned := startNodeWith(t, proxy.url(), cfg, broker.Config{}, ClusterConfig{Nodes: 2})
+	churned := startNodeWith(t, proxy.URL(), cfg, broker.Config{}, ClusterConfig{Nodes: 2})
 	other := startNode(t, bs.URL(), 2, cfg, broker.Config{})
 	const clients, topicCount, rounds = 6, 12, 150
 	topics := make([]string, topicCount)

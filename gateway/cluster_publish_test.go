@@ -2,101 +2,13 @@ package gateway
 
 import (
 	"encoding/json"
-	"io"
-	"net"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/myriadws/myriad/internal/broker"
+	"github.com/myriadws/myriad/internal/broker/brokertest"
 	"github.com/myriadws/myriad/server/servertest"
 )
-
-// stallProxy is a TCP proxy in front of the broker whose node-to-broker
-// direction can be stopped: the node's writes then fill the socket
-// buffers, and nats.go's flusher blocks in its write holding the
-// connection's mutex, as on a slow or stuck broker link.
-type stallProxy struct {
-	ln     net.Listener
-	target string
-	gate   sync.RWMutex // write-locked while stalled
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-// startStallProxy proxies a loopback port to the broker at brokerURL.
-func startStallProxy(t *testing.T, brokerURL string) *stallProxy {
-	t.Helper()
-	u, err := url.Parse(brokerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{ln: ln, target: u.Host}
-	go p.serve()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *stallProxy) url() string { return "nats://" + p.ln.Addr().String() }
-
-func (p *stallProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		b, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		// A fixed receive buffer, so that a stall is felt after a few
-		// megabytes instead of the tens autotuning may reach; not below
-		// loopback's 64 KiB segments, or the sender's silly-window
-		// avoidance trickles the backlog out after the stall.
-		_ = c.(*net.TCPConn).SetReadBuffer(256 << 10)
-		p.mu.Lock()
-		p.conns = append(p.conns, c, b)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(c, b) }()
-		go p.pump(b, c)
-	}
-}
-
-// pump copies the node's bytes to the broker, waiting at the gate while
-// stalled (and then not reading the node's socket at all).
-func (p *stallProxy) pump(dst, src net.Conn) {
-	buf := make([]byte, 4<<10)
-	for {
-		n, err := src.Read(buf)
-		if err != nil {
-			return
-		}
-		p.gate.RLock()
-		_, err = dst.Write(buf[:n])
-		p.gate.RUnlock()
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (p *stallProxy) stall()  { p.gate.Lock() }
-func (p *stallProxy) resume() { p.gate.Unlock() }
-
-func (p *stallProxy) close() {
-	_ = p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-}
 
 // TestClusterPublishQueueFull stalls a node's broker link while one of
 // its clients publishes: the event loop keeps answering (the client
@@ -106,9 +18,9 @@ func (p *stallProxy) close() {
 // other node receive exactly the accepted messages, in the order sent.
 func TestClusterPublishQueueFull(t *testing.T) {
 	bs := startBroker(t, 0)
-	proxy := startStallProxy(t, bs.URL())
+	proxy := brokertest.StartStallProxy(t, bs.URL())
 	cfg := Config{ClientPublish: true, ClientRate: -1}
-	stuck := startNodeWith(t, proxy.url(), cfg, broker.Config{}, ClusterConfig{Nodes: 2, PublishQueue: 4})
+	stuck := startNodeWith(t, proxy.URL(), cfg, broker.Config{}, ClusterConfig{Nodes: 2, PublishQueue: 4})
 	other := startNode(t, bs.URL(), 2, cfg, broker.Config{})
 	sub := dialGateway(t, other.srv, "topics=t", nil)
 	sub.send(map[string]any{"type": "ping"})
@@ -131,7 +43,7 @@ func TestClusterPublishQueueFull(t *testing.T) {
 	}
 	sub.expectData("t", `{"n":0}`)
 
-	proxy.stall()
+	proxy.Stall()
 	pad := strings.Repeat("x", 32<<10)
 	accepted := []int{0}
 	refused := 0
@@ -159,7 +71,7 @@ func TestClusterPublishQueueFull(t *testing.T) {
 	}
 	t.Logf("%d publishes accepted while stalled, then %d refused", len(accepted)-1, refused)
 
-	proxy.resume()
+	proxy.Resume()
 	// /stats asks every node through the broker: only now can it answer.
 	_, body := apiCall(t, stuck.g, "GET", "/stats", "", "")
 	link, _ := body["cluster"].(map[string]any)["link"].(map[string]any)

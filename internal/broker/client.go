@@ -48,7 +48,8 @@ type Stats struct {
 	Dropped uint64
 	// Reconnects counts successful reconnects.
 	Reconnects uint64
-	// Topics is the number of topics with interest.
+	// Topics is the number of topics with interest, those whose
+	// subscribe is in flight included.
 	Topics int
 }
 
@@ -165,12 +166,22 @@ func (c *Client) State() State { return State(c.state.Load()) }
 // NodeID is this node's id as other nodes see it in Message.Origin.
 func (c *Client) NodeID() string { return c.cfg.NodeID }
 
-// Stats returns the counters.
+// Stats returns the counters. It never waits for the broker, however
+// stuck its connection: Subscription.Dropped takes only the
+// subscription's own lock, which nats.go never holds while it waits for
+// the connection's lock or the socket, and no nats.go call that does runs
+// under c.mu (see interest). Any goroutine may call it.
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
-	topics := len(c.interests)
+	topics := 0
 	var dropped uint64
 	for _, in := range c.interests {
+		if in.refs > 0 {
+			topics++
+		}
+		if in.sub == nil {
+			continue
+		}
 		if n, err := in.sub.Dropped(); err == nil {
 			dropped += uint64(n)
 		}
@@ -204,7 +215,8 @@ func (c *Client) Flush(timeout time.Duration) error {
 // Close drops every subscription and closes the connection; messages in
 // flight are lost. It returns once nats.go has run its last callback (at
 // most closeCallbackWait), so no state change or log line of this Client
-// comes after it. Later calls return ErrClosed.
+// comes after it. Later calls return ErrClosed, and so do an Interest or
+// Disinterest in flight and those waiting for it.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {

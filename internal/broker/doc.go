@@ -9,7 +9,9 @@
 // Interest follows local subscribers: Interest and Disinterest count
 // references per topic, and the node holds a NATS subscription only while
 // the count is above zero, so a node with no local subscriber of a topic
-// receives none of its traffic.
+// receives none of its traffic. They make their nats.go call without the
+// client's lock (nats.go may block it on a stuck broker socket), so Stats,
+// and with it a metrics scrape, never waits for the broker.
 //
 // Delivery is through NATS only. A node, the publisher's included, hands its
 // local subscribers only what it receives from NATS on the topic's subject;

@@ -3,12 +3,14 @@ package metrics
 import (
 	"context"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"go.uber.org/zap"
 
 	"github.com/myriadws/myriad/gateway"
 	"github.com/myriadws/myriad/internal/broker"
+	"github.com/myriadws/myriad/internal/broker/brokertest"
 	"github.com/myriadws/myriad/server"
 	"github.com/myriadws/myriad/server/servertest"
 )
@@ -23,16 +25,29 @@ type clusterNode struct {
 
 func startClusterNode(t *testing.T) *clusterNode {
 	t.Helper()
+	brk := startBroker(t)
+	return joinClusterNode(t, brk, brk.URL())
+}
+
+func startBroker(t *testing.T) *broker.Server {
+	t.Helper()
 	brk, err := broker.StartServer(broker.ServerConfig{}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(brk.Shutdown)
+	return brk
+}
+
+// joinClusterNode starts a node whose broker client dials url: brk's, or
+// a proxy's in front of it.
+func joinClusterNode(t *testing.T, brk *broker.Server, url string) *clusterNode {
+	t.Helper()
 	gw, err := gateway.New(gateway.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc, err := broker.Connect(broker.Config{URL: brk.URL(), NodeID: "node-a", Deliver: gw.Receive}, zap.NewNop())
+	bc, err := broker.Connect(broker.Config{URL: url, NodeID: "node-a", Deliver: gw.Receive}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +122,46 @@ func TestScrapeBrokerMetrics(t *testing.T) {
 	}
 	if got := value(f, "myriad_cluster_link_messages_total", "result=local_first"); got != 1 {
 		t.Errorf("local_first %v after a publish while the broker is away, want 1", got)
+	}
+}
+
+// TestScrapeWithStuckBroker scrapes a cluster node whose broker link is
+// stuck while clients subscribe to new topics: the node's interest
+// goroutine waits in nats.go with the broker client's subscribe, and
+// every scrape still answers, the interest changes queued behind it
+// counted. After the release the broker holds every topic.
+func TestScrapeWithStuckBroker(t *testing.T) {
+	brk := startBroker(t)
+	proxy := brokertest.StartStallProxy(t, brk.URL())
+	n := joinClusterNode(t, brk, proxy.URL())
+	servertest.Eventually(t, func() bool { return n.bc.State() == broker.StateConnected }, "the broker link")
+	filled, release := brokertest.Jam(t, proxy, func(b []byte) error { return n.bc.Publish("fill", b, nil) })
+	const queued, most = 4, 1000
+	topics := 0
+	for ; ; topics++ {
+		if topics == most {
+			t.Fatalf("%d topics subscribed over a stuck broker link, and fewer than %d interest changes queued", most, queued)
+		}
+		servertest.Dial(t, n.addr, "/ws?topics=t"+strconv.Itoa(topics))
+		f := scrape(t, n.url) // fails the test if the scrape hangs
+		if value(f, "myriad_cluster_interest_queued") >= queued {
+			topics++
+			break
+		}
+	}
+	select {
+	case <-filled:
+		t.Fatal("the jam's publishes went out: the broker link was not stuck")
+	default:
+	}
+	t.Logf("%d topics subscribed before %d interest changes queued behind the stuck link", topics, queued)
+	release()
+	servertest.Eventually(t, func() bool {
+		f := scrape(t, n.url)
+		return value(f, "myriad_cluster_interest_queued") == 0 && value(f, "myriad_broker_topics") == float64(topics)
+	}, "every topic's interest at the broker")
+	if got := value(scrape(t, n.url), "myriad_cluster_interest_errors_total"); got != 0 {
+		t.Fatalf("%v interest errors, want 0", got)
 	}
 }
 

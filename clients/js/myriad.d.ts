@@ -16,6 +16,10 @@ export interface ReconnectPolicy {
 
 export const DEFAULT_RECONNECT: Readonly<Required<ReconnectPolicy>>;
 export const NO_RETRY_CODES: readonly number[];
+/** Default requestTimeout: 10000 ms. */
+export const DEFAULT_REQUEST_TIMEOUT: number;
+/** Close code (4408) of a socket dropped because a request timed out. */
+export const TIMEOUT_CLOSE_CODE: number;
 
 /** The wait before retry number `attempt` (0-based). */
 export function backoffDelay(attempt: number, policy?: ReconnectPolicy, random?: () => number): number;
@@ -27,6 +31,18 @@ export interface MyriadOptions {
   topics?: string[];
   /** Reconnect policy, or false to never reconnect. */
   reconnect?: ReconnectPolicy | false;
+  /**
+   * Milliseconds a request (subscribe, unsubscribe, publish, ping) waits
+   * for the server's answer once sent, then rejects with a timed-out
+   * MyriadError (default 10000; 0 or false: no limit). A subscribe made
+   * while disconnected waits for the connection without this limit.
+   */
+  requestTimeout?: number | false;
+  /**
+   * On a timed-out request, drop the socket (close code 4408) and let the
+   * reconnect policy take over (default true).
+   */
+  closeOnTimeout?: boolean;
   /** WebSocket constructor (default globalThis.WebSocket). */
   WebSocket?: new (url: string) => WebSocket;
   /** For tests: the random source and timer functions. */
@@ -80,6 +96,8 @@ export interface MyriadEvents {
 export class MyriadError extends Error {
   /** The server's error reply, or the close event, when there was one. */
   reply?: unknown;
+  /** Whether the request got no answer within requestTimeout. */
+  timedOut: boolean;
 }
 
 export type Handler<T = unknown> = (data: T, message: Message<T>) => void;

@@ -21,6 +21,20 @@ export const DEFAULT_RECONNECT = Object.freeze({
  */
 export const NO_RETRY_CODES = Object.freeze([1002, 1003, 1007, 1008]);
 
+/** Default time in ms a request waits for the server's answer. */
+export const DEFAULT_REQUEST_TIMEOUT = 10000;
+
+/**
+ * TIMEOUT_CLOSE_CODE is the close code (private range; 408 is HTTP's
+ * Request Timeout) with which the client drops a socket on which a request
+ * timed out, when closeOnTimeout is on. It is not in NO_RETRY_CODES: a
+ * reconnect follows.
+ */
+export const TIMEOUT_CLOSE_CODE = 4408;
+
+// The largest delay setTimeout takes; a longer one would fire at once.
+const MAX_TIMER = 0x7fffffff;
+
 /**
  * backoffDelay is the wait before reconnect attempt number `attempt`
  * (0 for the first retry): exponential growth capped at maxDelay, with
@@ -35,12 +49,16 @@ export function backoffDelay(attempt, policy = DEFAULT_RECONNECT, random = Math.
   return cap * (1 - j) + cap * j * random();
 }
 
-/** MyriadError is a request the server refused, or one the connection lost. */
+/**
+ * MyriadError is a request the server refused (reply is its answer), one
+ * the connection lost, or one it did not answer in time (timedOut is true).
+ */
 export class MyriadError extends Error {
-  constructor(message, reply) {
+  constructor(message, reply, timedOut = false) {
     super(message);
     this.name = "MyriadError";
     this.reply = reply;
+    this.timedOut = timedOut;
   }
 }
 
@@ -55,8 +73,9 @@ export class MyriadClient {
   #opts;
   #policy;
   #ws = null;
-  #topics = new Map(); // topic -> {handlers: Set, offset, epoch, waiters: []}
-  #pending = new Map(); // ref -> {resolve, reject, kind}
+  #topics = new Map(); // topic -> {handlers: Set, offset, epoch, subscribed, asking, waiters: []}
+  #pending = new Map(); // ref -> {resolve, reject, timer}
+  #requestTimeout; // ms, 0 for none
   #listeners = new Map(); // event type -> Set of functions
   #nextRef = 1;
   #attempt = 0;
@@ -69,7 +88,10 @@ export class MyriadClient {
    * @param {object} [opts] token (string or function returning one, or a
    *   promise of one, called on every connect), topics (subscribed at
    *   connect), reconnect (policy, or false for none), WebSocket (the
-   *   constructor to use), random/setTimeout/clearTimeout (for tests).
+   *   constructor to use), requestTimeout (ms a request waits for its
+   *   answer, default 10000; 0 or false for no limit), closeOnTimeout
+   *   (drop the socket and reconnect when a request times out, default
+   *   true), random/setTimeout/clearTimeout (for tests).
    */
   constructor(url, opts = {}) {
     this.#url = url;
@@ -78,8 +100,11 @@ export class MyriadClient {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (t) => clearTimeout(t),
       WebSocket: globalThis.WebSocket,
+      closeOnTimeout: true,
       ...opts,
     };
+    const ms = Number(opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT);
+    this.#requestTimeout = ms > 0 && ms <= MAX_TIMER ? ms : 0;
     this.#policy = opts.reconnect === false ? null : { ...DEFAULT_RECONNECT, ...opts.reconnect };
     for (const t of opts.topics ?? []) this.#topic(t);
   }
@@ -133,15 +158,19 @@ export class MyriadClient {
   /**
    * subscribe adds handler(data, message) for topic and, the first time a
    * topic is added, subscribes to it. It resolves when the server has
-   * confirmed it, which waits for the connection when there is none.
+   * confirmed it, which waits for the connection when there is none: that
+   * wait has no limit of its own (the reconnect policy and close() end it,
+   * as they end connect()), while the server's answer, once the request is
+   * sent, has requestTimeout. A subscribe that timed out rejects but keeps
+   * the topic and its handler: the client asks again on the next
+   * connection, or at once when subscribe is called again.
    */
   subscribe(topic, handler) {
-    const known = this.#topics.has(topic);
     const st = this.#topic(topic);
     if (handler) st.handlers.add(handler);
-    if (known && st.subscribed) return Promise.resolve();
+    if (st.subscribed) return Promise.resolve();
     const p = new Promise((resolve, reject) => st.waiters.push({ resolve, reject }));
-    if (!known && this.connected) this.#sendSubscribe(topic, st);
+    if (st.asking === null && this.connected) this.#sendSubscribe(topic, st);
     return p;
   }
 
@@ -170,7 +199,12 @@ export class MyriadClient {
     return this.#request({ type: "publish", topic, data }).then(() => undefined);
   }
 
-  /** ping asks the server for a pong and resolves with the round trip in ms. */
+  /**
+   * ping asks the server for a pong and resolves with the round trip in ms.
+   * Like every request it rejects after requestTimeout without an answer;
+   * with closeOnTimeout, pinging now and then is a heartbeat that finds a
+   * dead link no socket event reports.
+   */
   ping() {
     const start = Date.now();
     return this.#request({ type: "ping" }).then(() => Date.now() - start);
@@ -185,23 +219,28 @@ export class MyriadClient {
     this.#closed = true;
     if (this.#timer !== null) this.#opts.clearTimeout(this.#timer);
     this.#timer = null;
+    this.#detach(code, reason);
+    if (!idle) this.#lost(code, reason);
+  }
+
+  // detach closes the socket, if there is one, without waiting for its
+  // close event: the client is done with it at once.
+  #detach(code, reason) {
     const ws = this.#ws;
     this.#ws = null;
-    if (ws !== null) {
-      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-      try {
-        ws.close(code, reason);
-      } catch {
-        ws.close();
-      }
+    if (ws === null) return;
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    try {
+      ws.close(code, reason);
+    } catch {
+      ws.close();
     }
-    if (!idle) this.#lost(code, reason);
   }
 
   #topic(topic) {
     let st = this.#topics.get(topic);
     if (!st) {
-      st = { handlers: new Set(), offset: undefined, epoch: undefined, subscribed: false, waiters: [] };
+      st = { handlers: new Set(), offset: undefined, epoch: undefined, subscribed: false, asking: null, waiters: [] };
       this.#topics.set(topic, st);
     }
     return st;
@@ -261,8 +300,7 @@ export class MyriadClient {
   // flight and schedules the next attempt, unless the client is done.
   #lost(code, reason) {
     const err = new MyriadError(`connection closed (${code})`);
-    for (const p of this.#pending.values()) p.reject(err);
-    this.#pending.clear();
+    for (const ref of [...this.#pending.keys()]) this.#take(ref).reject(err);
     for (const st of this.#topics.values()) st.subscribed = false;
     const p = this.#policy;
     const retry = !this.#closed && p !== null && !NO_RETRY_CODES.includes(code) && this.#attempt < p.maxRetries;
@@ -286,14 +324,20 @@ export class MyriadClient {
   #sendSubscribe(topic, st) {
     const msg = { type: "subscribe", topic };
     if (st.offset !== undefined) msg.since = { offset: st.offset, epoch: st.epoch };
-    this.#request(msg).then(
+    const req = this.#request(msg);
+    st.asking = req; // the subscribe in flight: no second one is sent meanwhile
+    req.then(
       () => {
+        if (st.asking === req) st.asking = null;
         if (this.#topics.get(topic) !== st) return;
         st.subscribed = true;
         this.#settle(st, null);
       },
       (err) => {
-        if (!(err.reply && this.#topics.get(topic) === st)) return; // lost: retried on reconnect
+        if (st.asking === req) st.asking = null;
+        if (this.#topics.get(topic) !== st) return;
+        if (err.timedOut) return this.#settle(st, err); // the topic stays, asked again later
+        if (!err.reply) return; // lost: asked again on reconnect
         this.#topics.delete(topic);
         this.#settle(st, err);
         this.#emit("error", err);
@@ -307,12 +351,44 @@ export class MyriadClient {
     for (const w of ws) err ? w.reject(err) : w.resolve();
   }
 
+  // request sends msg with a fresh ref and resolves with the answer. Its
+  // timer, if any, lives exactly as long as its entry in pending.
   #request(msg) {
     if (!this.connected) return Promise.reject(new MyriadError("not connected"));
     const ref = this.#nextRef++;
+    const ms = this.#requestTimeout;
     return new Promise((resolve, reject) => {
-      this.#pending.set(ref, { resolve, reject });
+      const timer = ms > 0 ? this.#opts.setTimeout(() => this.#timedOut(ref, msg.type, ms), ms) : null;
+      this.#pending.set(ref, { resolve, reject, timer });
       this.#ws.send(JSON.stringify({ ...msg, ref }));
+    });
+  }
+
+  // take removes the request ref from pending, and its timer with it.
+  #take(ref) {
+    const p = this.#pending.get(ref);
+    if (p === undefined) return undefined;
+    this.#pending.delete(ref);
+    if (p.timer !== null) this.#opts.clearTimeout(p.timer);
+    return p;
+  }
+
+  // timedOut fails a request the server did not answer in time; its ref is
+  // forgotten, so a late answer is dropped. A server answers each socket's
+  // requests in order, so the link is most likely dead: with closeOnTimeout
+  // the socket is dropped and the reconnect policy takes over.
+  #timedOut(ref, type, ms) {
+    const p = this.#take(ref);
+    if (p === undefined) return;
+    p.reject(new MyriadError(`${type} timed out after ${ms} ms`, undefined, true));
+    const ws = this.#ws;
+    if (!this.#opts.closeOnTimeout || ws === null) return;
+    // After the request's own reactions, so a subscribe fails as timed out
+    // rather than as closed.
+    queueMicrotask(() => {
+      if (this.#ws !== ws) return;
+      this.#detach(TIMEOUT_CLOSE_CODE, "request timed out");
+      this.#lost(TIMEOUT_CLOSE_CODE, "request timed out");
     });
   }
 
@@ -333,12 +409,14 @@ export class MyriadClient {
         this.#emit("presence", m);
         return;
     }
-    const p = m.ref === undefined ? undefined : this.#pending.get(m.ref);
+    const p = m.ref === undefined ? undefined : this.#take(m.ref);
     if (p === undefined) {
-      if (m.type === "error") this.#emit("error", new MyriadError(m.error, m));
+      // Refs below nextRef were ours: a late answer to a request that timed
+      // out (or was lost) is dropped; other errors are reported.
+      const ours = Number.isInteger(m.ref) && m.ref > 0 && m.ref < this.#nextRef;
+      if (m.type === "error" && !ours) this.#emit("error", new MyriadError(m.error, m));
       return;
     }
-    this.#pending.delete(m.ref);
     if (m.type === "error") p.reject(new MyriadError(m.error, m));
     else p.resolve(m);
   }

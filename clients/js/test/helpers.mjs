@@ -2,6 +2,7 @@
 // starting a myriad process of our own for the tests that kill it.
 import { spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
+import { connect, createServer } from "node:net";
 import { createInterface } from "node:readline";
 
 /** env returns a variable the Go harness (js_test.go) must have set. */
@@ -95,4 +96,64 @@ export function startMyriad(bin, args = [], port = 0) {
       if (s.ws && s.api) clearTimeout(t), resolve(s);
     });
   });
+}
+
+/**
+ * stallProxy forwards TCP connections to the server of wsURL, and can stop
+ * passing what the server sends while still passing what the client sends,
+ * as a stuck proxy or a half-open link does: replies never come and no
+ * socket event says so. stall() holds the server's bytes on every open
+ * connection from now on; with stallAfterUpgrade set, a connection made
+ * later passes the server's upgrade answer and holds what follows it.
+ * resume() sends what was held and lets everything through again; cut()
+ * drops every connection, as a dead link finally is. It resolves with
+ * {url, stallAfterUpgrade, stall(), resume(), cut(), close()}.
+ */
+export async function stallProxy(wsURL) {
+  const target = new URL(wsURL);
+  const conns = new Set();
+  const p = { url: "", stallAfterUpgrade: false };
+  const srv = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    // held: null while passing, else what the server sent since (null for its end).
+    const c = { client, upstream, held: null, head: p.stallAfterUpgrade ? Buffer.alloc(0) : null };
+    conns.add(c);
+    upstream.on("data", (b) => {
+      if (c.held) return c.held.push(b);
+      if (c.head === null) return client.write(b);
+      c.head = Buffer.concat([c.head, b]);
+      const end = c.head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      client.write(c.head.subarray(0, end + 4));
+      c.held = [c.head.subarray(end + 4)];
+      c.head = null;
+    });
+    upstream.on("end", () => (c.held ? c.held.push(null) : client.end()));
+    client.on("data", (b) => upstream.write(b));
+    client.on("end", () => upstream.end());
+    const drop = () => (conns.delete(c), client.destroy(), upstream.destroy());
+    client.on("error", drop);
+    upstream.on("error", drop);
+    client.on("close", drop);
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const u = new URL(wsURL);
+  u.host = `127.0.0.1:${srv.address().port}`;
+  p.url = u.toString();
+  p.stall = () => {
+    for (const c of conns) c.held ??= [];
+  };
+  p.resume = () => {
+    for (const c of conns) {
+      const held = c.held ?? (c.head ? [c.head] : []);
+      c.held = c.head = null;
+      for (const b of held) b === null ? c.client.end() : c.client.write(b);
+    }
+  };
+  p.cut = () => {
+    for (const c of conns) c.client.destroy(), c.upstream.destroy();
+    conns.clear();
+  };
+  p.close = () => (p.cut(), new Promise((r) => srv.close(r)));
+  return p;
 }

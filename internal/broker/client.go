@@ -51,6 +51,10 @@ type Stats struct {
 	// Topics is the number of topics with interest, those whose
 	// subscribe is in flight included.
 	Topics int
+	// Gathers is the number of gathers in flight, those whose caller
+	// stopped waiting while nats.go still holds their query (a stuck
+	// broker link) included; at most Config.MaxGathers.
+	Gathers int
 }
 
 // Client is a node's connection to the broker. All its methods may be
@@ -62,6 +66,9 @@ type Client struct {
 	state atomic.Uint32
 
 	published, buffered, unsent, received, dropped, reconnects atomic.Uint64
+
+	// gathers holds a token per gather in flight (see Gather).
+	gathers chan struct{}
 
 	mu        sync.Mutex
 	interests map[string]*interest
@@ -83,7 +90,10 @@ func Connect(cfg Config, log *zap.Logger) (*Client, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = nuid.Next()
 	}
-	c := &Client{cfg: cfg, log: log, interests: make(map[string]*interest), callbacksDone: make(chan struct{})}
+	c := &Client{
+		cfg: cfg, log: log, gathers: make(chan struct{}, cfg.MaxGathers),
+		interests: make(map[string]*interest), callbacksDone: make(chan struct{}),
+	}
 	nc, err := nats.Connect(cfg.URL, c.options()...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: connect %s: %w", cfg.URL, err)
@@ -196,6 +206,7 @@ func (c *Client) Stats() Stats {
 		Dropped:    c.dropped.Load() + dropped,
 		Reconnects: c.reconnects.Load(),
 		Topics:     topics,
+		Gathers:    len(c.gathers),
 	}
 }
 

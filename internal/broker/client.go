@@ -123,14 +123,16 @@ func (c *Client) options() []nats.Option {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			c.reconnects.Add(1)
 			c.setState(StateConnected)
-			c.log.Info("broker reconnected", zap.String("url", nc.ConnectedUrlRedacted()))
+			if c.State() != StateClosed { // no log line after Close
+				c.log.Info("broker reconnected", zap.String("url", nc.ConnectedUrlRedacted()))
+			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) {
 			c.setState(StateClosed)
 			close(c.callbacksDone)
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			if !errors.Is(err, nats.ErrSlowConsumer) {
+			if !errors.Is(err, nats.ErrSlowConsumer) && c.State() != StateClosed {
 				c.log.Warn("broker error", zap.Error(err))
 			}
 		}),
@@ -224,10 +226,16 @@ func (c *Client) Flush(timeout time.Duration) error {
 }
 
 // Close drops every subscription and closes the connection; messages in
-// flight are lost. It returns once nats.go has run its last callback (at
-// most closeCallbackWait), so no state change or log line of this Client
+// flight are lost. It returns once nats.go has run its last callback, or
+// after closeCallbackWait, and no state change or log line of this Client
 // comes after it. Later calls return ErrClosed, and so do an Interest or
 // Disinterest in flight and those waiting for it.
+//
+// nats.go's Close waits for the connection's lock, which its writer holds
+// while a stuck broker socket does not drain (up to nats.go's flusher
+// timeout, a minute), so it runs on a goroutine of its own: over a stuck
+// link Close returns after closeCallbackWait, and nats.go finishes closing
+// when the write fails or the link moves.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -238,9 +246,10 @@ func (c *Client) Close() error {
 	c.interests = map[string]*interest{}
 	c.mu.Unlock()
 	c.setState(StateClosed)
-	c.nc.Close()
+	go c.nc.Close()
 	// nats.go runs its callbacks on a goroutine of its own; wait (bounded)
-	// for the last, so that none runs, or logs, after Close returns.
+	// for the last, so that none runs after Close returns (one that runs
+	// later, over a stuck link, sees StateClosed and logs nothing).
 	select {
 	case <-c.callbacksDone:
 	case <-time.After(closeCallbackWait):

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/myriadws/myriad/internal/broker"
 )
 
 // Query kinds a cluster node answers (broker.Client.Respond).
@@ -92,14 +94,45 @@ type ClusterPresence struct {
 	// Nodes is how many nodes answered.
 	Nodes int `json:"nodes"`
 	// Partial is set when fewer nodes answered than ClusterConfig.Nodes,
-	// or the broker was away and the answer is this node's alone.
+	// or the broker was away or its link stuck and the answer is this
+	// node's alone.
 	Partial bool `json:"partial,omitempty"`
+	// Reason says why the answer is partial.
+	Reason string `json:"reason,omitempty"`
+}
+
+// ErrClusterBusy is returned by a cluster query (PresenceCluster, and
+// /stats and /presence as 503) refused because too many are in flight,
+// as when a stuck broker link holds earlier ones
+// (broker.Config.MaxGathers): the answer is this node's alone.
+var ErrClusterBusy = errors.New("gateway: too many cluster queries in flight (the broker link is slow or stuck): this node's answer only, try again later")
+
+// gatherReason says why a cluster query's answer is partial, for the
+// operator reading it: err is the gather's, answered the number of nodes
+// whose answer counts and expect ClusterConfig.Nodes.
+func gatherReason(err error, answered, expect int) string {
+	switch {
+	case errors.Is(err, broker.ErrGatherBusy):
+		return "too many cluster queries in flight: this node's answer only"
+	case errors.Is(err, broker.ErrGatherStuck):
+		return "broker link stuck: the query was not sent within the gather bound, this node's answer only"
+	case err != nil:
+		return err.Error() + ": this node's answer only"
+	case answered == 0:
+		return "no node answered within the gather bound (the broker is away?): this node's answer only"
+	case expect > 0 && answered < expect:
+		return fmt.Sprintf("%d of %d nodes answered within the gather bound", answered, expect)
+	}
+	return "a node's answer was unreadable"
 }
 
 // PresenceCluster gathers topic's presence from every node: counts
 // summed, user lists merged (a user connected to two nodes is listed
-// once) and cut at MaxPresenceUsers. When the broker is away it answers
-// with this node's presence, marked partial. Any goroutine may call it
+// once) and cut at MaxPresenceUsers. It answers within the broker's
+// gather bound (or ctx's), however stuck the broker link: when the
+// broker is away or its link stuck it answers with this node's presence,
+// marked partial with the reason, and so it does with ErrClusterBusy
+// when too many cluster queries are in flight. Any goroutine may call it
 // except an event loop.
 func (g *Gateway) PresenceCluster(ctx context.Context, topic string) (ClusterPresence, error) {
 	cl := g.cluster
@@ -111,9 +144,13 @@ func (g *Gateway) PresenceCluster(ctx context.Context, topic string) (ClusterPre
 	}
 	got, gerr := cl.c.Gather(ctx, queryPresence, []byte(topic), cl.cfg.Nodes)
 	if gerr != nil || len(got.Replies) == 0 {
-		// The broker is away (or nobody answered): this node alone.
+		// The broker is away, its link stuck (or nobody answered): this
+		// node alone.
 		local, err := g.Presence(ctx, topic)
-		return ClusterPresence{Presence: local, Nodes: 1, Partial: true}, err
+		if err == nil && errors.Is(gerr, broker.ErrGatherBusy) {
+			err = ErrClusterBusy
+		}
+		return ClusterPresence{Presence: local, Nodes: 1, Partial: true, Reason: gatherReason(gerr, 0, cl.cfg.Nodes)}, err
 	}
 	out := ClusterPresence{Presence: Presence{Topic: topic}, Nodes: len(got.Replies)}
 	out.Partial = cl.cfg.Nodes > 0 && !got.Complete
@@ -127,6 +164,9 @@ func (g *Gateway) PresenceCluster(ctx context.Context, topic string) (ClusterPre
 		out.Count += p.Count
 		out.Truncated = out.Truncated || p.Truncated
 		lists = append(lists, p.Users)
+	}
+	if out.Partial {
+		out.Reason = gatherReason(nil, len(lists), cl.cfg.Nodes)
 	}
 	var cut bool
 	out.Users, cut = mergeUsers(lists, g.cfg.MaxPresenceUsers)
@@ -150,6 +190,13 @@ func (g *Gateway) answerPresence(req []byte) []byte {
 
 func (g *Gateway) servePresenceCluster(w http.ResponseWriter, r *http.Request, topic string) {
 	p, err := g.PresenceCluster(r.Context(), topic)
+	if errors.Is(err, ErrClusterBusy) {
+		apiJSON(w, http.StatusServiceUnavailable, struct {
+			Error string `json:"error"`
+			ClusterPresence
+		}{err.Error(), p})
+		return
+	}
 	if err != nil {
 		status := http.StatusServiceUnavailable
 		if _, ok := errors.AsType[*PublishError](err); ok {

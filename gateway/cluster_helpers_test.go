@@ -67,7 +67,9 @@ func startNodeOpts(t *testing.T, url string, o nodeOpts, gcfg Config, bcfg broke
 	bcfg.URL = url
 	bcfg.Deliver = g.Receive
 	bcfg.ReconnectMin, bcfg.ReconnectMax = 10*time.Millisecond, 50*time.Millisecond
-	bcfg.GatherWait = ioTimeout
+	if bcfg.GatherWait == 0 {
+		bcfg.GatherWait = ioTimeout
+	}
 	bc, err := broker.Connect(bcfg, zap.NewNop())
 	if err != nil {
 		t.Fatalf("broker.Connect: %v", err)

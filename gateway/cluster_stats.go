@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
+
+	"github.com/myriadws/myriad/internal/broker"
 )
 
 // BrokerStats is a node's broker connection as /stats shows it.
@@ -16,6 +19,7 @@ type BrokerStats struct {
 	Dropped    uint64 `json:"dropped"`    // messages the client dropped for a slow topic
 	Reconnects uint64 `json:"reconnects"` // successful reconnects
 	Topics     int    `json:"topics"`     // topics this node holds interest in
+	Gathers    int    `json:"gathers"`    // cluster queries in flight, those left waiting on a stuck link included
 }
 
 // LinkStats are the gateway's own counters of its cluster link.
@@ -74,6 +78,7 @@ type clusterView struct {
 	Link    LinkStats     `json:"link"`
 	Nodes   int           `json:"nodes"`
 	Partial bool          `json:"partial,omitempty"`
+	Reason  string        `json:"reason,omitempty"` // why the answer is partial
 	Totals  ClusterTotals `json:"totals"`
 	PerNode []NodeStats   `json:"per_node"`
 }
@@ -98,6 +103,7 @@ func (g *Gateway) nodeStats() NodeStats {
 		Broker: BrokerStats{
 			State: bs.State.String(), Published: bs.Published, Buffered: bs.Buffered, Unsent: bs.Unsent,
 			Received: bs.Received, Dropped: bs.Dropped, Reconnects: bs.Reconnects, Topics: bs.Topics,
+			Gathers: bs.Gathers,
 		},
 		Link: cl.stats(g),
 	}
@@ -110,6 +116,12 @@ func (g *Gateway) answerStats([]byte) []byte {
 	return b
 }
 
+// serveStatsCluster answers a cluster /stats within the broker's gather
+// bound, even over a stuck broker link (broker.Client.Gather): nodes that
+// did not answer are missing from per_node, the answer is marked partial
+// with the reason, and this node's own counters are always there. With
+// too many cluster queries in flight it answers 503, with this node's
+// counters too.
 func (g *Gateway) serveStatsCluster(w http.ResponseWriter, r *http.Request) {
 	cl := g.cluster
 	self := g.nodeStats()
@@ -130,6 +142,9 @@ func (g *Gateway) serveStatsCluster(w http.ResponseWriter, r *http.Request) {
 	if cl.cfg.Nodes > 0 && len(body.Cluster.PerNode) < cl.cfg.Nodes {
 		body.Cluster.Partial = true
 	}
+	if body.Cluster.Partial {
+		body.Cluster.Reason = gatherReason(err, len(got.Replies), cl.cfg.Nodes)
+	}
 	sort.Slice(body.Cluster.PerNode, func(i, j int) bool { return body.Cluster.PerNode[i].Node < body.Cluster.PerNode[j].Node })
 	body.Cluster.Nodes = len(body.Cluster.PerNode)
 	t := &body.Cluster.Totals
@@ -144,6 +159,13 @@ func (g *Gateway) serveStatsCluster(w http.ResponseWriter, r *http.Request) {
 		t.SlowClosed += n.Hub.SlowClosed
 		t.Busy += n.Hub.Busy
 		t.Unsent += n.Link.Unsent
+	}
+	if errors.Is(err, broker.ErrGatherBusy) {
+		apiJSON(w, http.StatusServiceUnavailable, struct {
+			Error string `json:"error"`
+			clusterStatsBody
+		}{ErrClusterBusy.Error(), body})
+		return
 	}
 	apiJSON(w, http.StatusOK, body)
 }

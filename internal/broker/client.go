@@ -51,6 +51,10 @@ type Stats struct {
 	// Topics is the number of topics with interest, those whose
 	// subscribe is in flight included.
 	Topics int
+	// Gathers is the number of gathers in flight, those whose caller
+	// stopped waiting while nats.go still holds their query (a stuck
+	// broker link) included; at most Config.MaxGathers.
+	Gathers int
 }
 
 // Client is a node's connection to the broker. All its methods may be
@@ -62,6 +66,9 @@ type Client struct {
 	state atomic.Uint32
 
 	published, buffered, unsent, received, dropped, reconnects atomic.Uint64
+
+	// gathers holds a token per gather in flight (see Gather).
+	gathers chan struct{}
 
 	mu        sync.Mutex
 	interests map[string]*interest
@@ -83,7 +90,10 @@ func Connect(cfg Config, log *zap.Logger) (*Client, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = nuid.Next()
 	}
-	c := &Client{cfg: cfg, log: log, interests: make(map[string]*interest), callbacksDone: make(chan struct{})}
+	c := &Client{
+		cfg: cfg, log: log, gathers: make(chan struct{}, cfg.MaxGathers),
+		interests: make(map[string]*interest), callbacksDone: make(chan struct{}),
+	}
 	nc, err := nats.Connect(cfg.URL, c.options()...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: connect %s: %w", cfg.URL, err)
@@ -113,14 +123,16 @@ func (c *Client) options() []nats.Option {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			c.reconnects.Add(1)
 			c.setState(StateConnected)
-			c.log.Info("broker reconnected", zap.String("url", nc.ConnectedUrlRedacted()))
+			if c.State() != StateClosed { // no log line after Close
+				c.log.Info("broker reconnected", zap.String("url", nc.ConnectedUrlRedacted()))
+			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) {
 			c.setState(StateClosed)
 			close(c.callbacksDone)
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			if !errors.Is(err, nats.ErrSlowConsumer) {
+			if !errors.Is(err, nats.ErrSlowConsumer) && c.State() != StateClosed {
 				c.log.Warn("broker error", zap.Error(err))
 			}
 		}),
@@ -196,6 +208,7 @@ func (c *Client) Stats() Stats {
 		Dropped:    c.dropped.Load() + dropped,
 		Reconnects: c.reconnects.Load(),
 		Topics:     topics,
+		Gathers:    len(c.gathers),
 	}
 }
 
@@ -213,10 +226,16 @@ func (c *Client) Flush(timeout time.Duration) error {
 }
 
 // Close drops every subscription and closes the connection; messages in
-// flight are lost. It returns once nats.go has run its last callback (at
-// most closeCallbackWait), so no state change or log line of this Client
+// flight are lost. It returns once nats.go has run its last callback, or
+// after closeCallbackWait, and no state change or log line of this Client
 // comes after it. Later calls return ErrClosed, and so do an Interest or
 // Disinterest in flight and those waiting for it.
+//
+// nats.go's Close waits for the connection's lock, which its writer holds
+// while a stuck broker socket does not drain (up to nats.go's flusher
+// timeout, a minute), so it runs on a goroutine of its own: over a stuck
+// link Close returns after closeCallbackWait, and nats.go finishes closing
+// when the write fails or the link moves.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -227,9 +246,10 @@ func (c *Client) Close() error {
 	c.interests = map[string]*interest{}
 	c.mu.Unlock()
 	c.setState(StateClosed)
-	c.nc.Close()
+	go c.nc.Close()
 	// nats.go runs its callbacks on a goroutine of its own; wait (bounded)
-	// for the last, so that none runs, or logs, after Close returns.
+	// for the last, so that none runs after Close returns (one that runs
+	// later, over a stuck link, sees StateClosed and logs nothing).
 	select {
 	case <-c.callbacksDone:
 	case <-time.After(closeCallbackWait):

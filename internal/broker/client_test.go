@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"sync"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/myriadws/myriad/internal/broker/brokertest"
 )
 
 func TestInterestFollowsSubscribers(t *testing.T) {
@@ -245,5 +248,38 @@ func TestOversizedPublishIsCountedUnsent(t *testing.T) {
 	}
 	if st := c.Stats(); st.Unsent != 1 || st.Published != 0 {
 		t.Fatalf("stats %+v, want 1 unsent", st)
+	}
+}
+
+// TestCloseOverStuckLink closes a client whose broker link is stuck
+// (nats.go's writer blocked on a full socket, holding the connection's
+// lock, which nats.go's own Close waits for): Close returns, the client
+// is closed, and later calls fail at once.
+func TestCloseOverStuckLink(t *testing.T) {
+	srv := startServer(t, ServerConfig{})
+	proxy := brokertest.StartStallProxy(t, srv.URL())
+	c, _ := connect(t, proxy.URL(), Config{GatherWait: 50 * time.Millisecond})
+	flush(t, c)
+	brokertest.Jam(t, proxy, func(b []byte) error { return c.Publish("fill", b, nil) })
+	for k := 0; ; k++ { // a gather whose query nats.go does not take shows the link stuck
+		if k == 4000 {
+			t.Fatal("the broker link did not get stuck")
+		}
+		var err error
+		returns(t, "Gather", func() { _, err = c.Gather(context.Background(), "q", nil, 1) })
+		if errors.Is(err, ErrGatherStuck) {
+			break
+		}
+	}
+	returns(t, "Close", func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if c.State() != StateClosed {
+		t.Fatalf("state %v after Close", c.State())
+	}
+	if err := c.Interest("x"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Interest after Close: %v", err)
 	}
 }

@@ -28,6 +28,15 @@ const (
 	DefaultPendingBytes = 64 << 20
 	// DefaultGatherWait bounds a scatter-gather.
 	DefaultGatherWait = 500 * time.Millisecond
+	// DefaultMaxGathers bounds the gathers in flight. Each holds a
+	// goroutine and an inbox subscription until nats.go has taken its
+	// query and let it go, which on a stuck broker link lasts until the
+	// link moves (nats.go's flusher timeout, a minute), well past the
+	// gather's own bound. 64 leaves room for 128 queries a second of a
+	// cluster that waits the whole 500 ms bound (no node count), far more
+	// than operators and dashboards ask, and keeps a stuck link's cost to
+	// a few hundred kilobytes.
+	DefaultMaxGathers = 64
 )
 
 // Config configures a Client. Its zero value connects to the NATS default
@@ -59,6 +68,10 @@ type Config struct {
 	PendingBytes int
 	// GatherWait bounds Gather when its context has no earlier deadline.
 	GatherWait time.Duration
+	// MaxGathers bounds the gathers in flight, those left waiting for a
+	// stuck broker link after their caller's bound included; past it
+	// Gather fails at once with ErrGatherBusy. 0 means DefaultMaxGathers.
+	MaxGathers int
 	// Deliver receives each message of a topic this node has interest in.
 	// It runs on the topic's own nats.go goroutine: calls for one topic are
 	// sequential and in order, calls for different topics may run at once.
@@ -100,6 +113,9 @@ func (c Config) withDefaults() Config {
 	if c.GatherWait == 0 {
 		c.GatherWait = DefaultGatherWait
 	}
+	if c.MaxGathers == 0 {
+		c.MaxGathers = DefaultMaxGathers
+	}
 	return c
 }
 
@@ -113,6 +129,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative pending limit", ErrConfig)
 	case c.GatherWait < 0:
 		return fmt.Errorf("%w: negative GatherWait", ErrConfig)
+	case c.MaxGathers < 0:
+		return fmt.Errorf("%w: negative MaxGathers", ErrConfig)
 	case !validPrefix(c.TopicPrefix) || !validPrefix(c.QueryPrefix) || !validPrefix(c.AnnouncePrefix):
 		return fmt.Errorf("%w: prefixes must be literal subjects", ErrConfig)
 	case c.TopicPrefix == c.QueryPrefix || c.TopicPrefix == c.AnnouncePrefix || c.QueryPrefix == c.AnnouncePrefix:

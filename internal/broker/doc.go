@@ -32,7 +32,10 @@
 //
 // Scatter-gather (Respond, Gather) asks every node a question on a query
 // subject and collects the answers that arrive within a bound, for
-// cluster-wide statistics and presence. Announcements (Announce,
+// cluster-wide statistics and presence. The bound holds over a stuck
+// broker link too: nats.go's calls run on a goroutine the caller stops
+// waiting for, and Config.MaxGathers bounds how many such goroutines a
+// stuck link may hold. Announcements (Announce,
 // OnAnnounce) tell every node something without a question: presence
 // changes and heartbeats, which each node folds into its own copy.
 package broker

@@ -18,6 +18,15 @@ var (
 	// ErrNotReady is returned by StartServer when the embedded server does
 	// not accept connections within ServerConfig.ReadyTimeout.
 	ErrNotReady = errors.New("broker: embedded server not ready")
+	// ErrGatherStuck is returned by a Gather whose query nats.go did not
+	// take within the bound: the broker link is stuck (nats.go's writer
+	// blocks on a full socket, holding the connection's lock) or very
+	// slow, and no node could be asked.
+	ErrGatherStuck = errors.New("broker: query not sent within the gather bound: the broker link is stuck")
+	// ErrGatherBusy is returned by a Gather refused because
+	// Config.MaxGathers gathers are in flight, as when a stuck broker
+	// link holds earlier ones.
+	ErrGatherBusy = errors.New("broker: too many gathers in flight")
 	// ErrConfig is wrapped by Validate errors.
 	ErrConfig = errors.New("broker: invalid config")
 )

@@ -48,28 +48,60 @@ func (c *Client) Respond(kind string, fn func(req []byte) []byte) (stop func() e
 // Gather sends req to every node responding to kind and collects answers
 // until expect of them arrived (expect <= 0: no count is known, so wait the
 // whole bound), GatherWait passed or ctx is done, whichever is first. The
-// caller reads len(Replies) as the number of nodes that answered. It
-// returns ctx's error only when ctx ended the wait. Any goroutine may call
-// it.
+// caller reads len(Replies) as the number of nodes that answered. Any
+// goroutine may call it.
+//
+// It returns within that bound whatever the broker link does: nats.go's
+// subscribe and publish wait for the connection's lock, which its writer
+// holds while a stuck broker socket does not drain (up to nats.go's
+// flusher timeout, a minute), so they run on a goroutine of their own
+// (send) and Gather stops waiting for them at the bound, with
+// ErrGatherStuck. That goroutine ends, dropping its subscription, when
+// nats.go lets it go. Config.MaxGathers bounds the gathers in flight,
+// such goroutines included: past it Gather fails at once with
+// ErrGatherBusy, so a stuck link costs a fixed amount however many
+// queries arrive. It returns ctx's error only when ctx ended the wait.
 func (c *Client) Gather(ctx context.Context, kind string, req []byte, expect int) (Gathered, error) {
 	if kind == "" {
 		return Gathered{}, ErrBadTopic
 	}
-	inbox := c.nc.NewInbox()
-	sub, err := c.nc.SubscribeSync(inbox)
-	if err != nil {
-		return Gathered{}, fmt.Errorf("broker: gather %q: %w", kind, err)
+	if err := ctx.Err(); err != nil {
+		return Gathered{}, err
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := c.nc.PublishRequest(Subject(c.cfg.QueryPrefix, kind), inbox, req); err != nil {
-		return Gathered{}, fmt.Errorf("broker: gather %q: %w", kind, err)
+	select {
+	case c.gathers <- struct{}{}: // send gives the token back
+	default:
+		return Gathered{}, fmt.Errorf("broker: gather %q: %w (%d)", kind, ErrGatherBusy, cap(c.gathers))
 	}
 	wait, cancel := context.WithTimeout(ctx, c.cfg.GatherWait)
 	defer cancel()
+	sent := make(chan sentQuery, 1) // send never waits for a caller that left
+	done := make(chan struct{})
+	defer close(done)
+	go c.send(Subject(c.cfg.QueryPrefix, kind), req, sent, done)
+
+	var q sentQuery
+	select {
+	case q = <-sent:
+	case <-wait.Done():
+		select {
+		case q = <-sent: // both ready: the query went out, read what came
+		default:
+			if ctx.Err() != nil {
+				return Gathered{}, ctx.Err()
+			}
+			return Gathered{}, fmt.Errorf("broker: gather %q: %w", kind, ErrGatherStuck)
+		}
+	}
+	if q.err != nil {
+		return Gathered{}, fmt.Errorf("broker: gather %q: %w", kind, q.err)
+	}
 	var g Gathered
 	seen := make(map[string]bool)
 	for expect <= 0 || len(g.Replies) < expect {
-		m, err := sub.NextMsgWithContext(wait)
+		// NextMsgWithContext takes only the subscription's lock, never
+		// the connection's, so it keeps to wait on a stuck link too.
+		m, err := q.sub.NextMsgWithContext(wait)
 		if err != nil {
 			if ctx.Err() != nil {
 				return g, ctx.Err()
@@ -89,4 +121,35 @@ func (c *Client) Gather(ctx context.Context, kind string, req []byte, expect int
 	}
 	g.Complete = true
 	return g, nil
+}
+
+// sentQuery is what send tells Gather: the inbox subscription the answers
+// come to, or why the query was not sent.
+type sentQuery struct {
+	sub *nats.Subscription
+	err error
+}
+
+// send makes a Gather's nats.go calls, those that may wait for a stuck
+// broker link: it subscribes to a fresh inbox, publishes the query to
+// subject, tells sent (buffered, so it never waits), and once done is
+// closed (Gather returned) unsubscribes. A query whose Gather stopped
+// waiting before the subscribe returned is not published: nobody would
+// read its answers. It gives back the Gather's token when it ends, so
+// Stats.Gathers counts it until then. It runs on a goroutine of its own.
+func (c *Client) send(subject string, req []byte, sent chan<- sentQuery, done <-chan struct{}) {
+	defer func() { <-c.gathers }()
+	inbox := c.nc.NewInbox()
+	sub, err := c.nc.SubscribeSync(inbox)
+	if err != nil {
+		sent <- sentQuery{err: err}
+		return
+	}
+	select {
+	case <-done:
+	default:
+		sent <- sentQuery{sub: sub, err: c.nc.PublishRequest(subject, inbox, req)}
+		<-done
+	}
+	_ = sub.Unsubscribe()
 }

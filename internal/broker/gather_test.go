@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/myriadws/myriad/internal/broker/brokertest"
 )
 
 func TestGatherFromThreeNodes(t *testing.T) {
@@ -72,5 +74,88 @@ func TestGatherFromThreeNodes(t *testing.T) {
 	}
 	if _, err := nodes[0].Gather(context.Background(), "", nil, 0); !errors.Is(err, ErrBadTopic) {
 		t.Fatalf("gather with no kind: %v", err)
+	}
+}
+
+// TestGatherOverStuckLink gathers through a node whose broker link is
+// stuck (nats.go's writer blocked on a full socket, holding the
+// connection's lock): each Gather returns within its bound, first with
+// ErrGatherStuck while slots are free, then with
+// ErrGatherBusy once MaxGathers are in flight, and the in-flight count
+// never exceeds MaxGathers however many more are asked for. After the
+// release the left-behind gathers end and drop their inbox
+// subscriptions, and a Gather collects the other node's answer again.
+func TestGatherOverStuckLink(t *testing.T) {
+	const most = 3
+	srv := startServer(t, ServerConfig{})
+	proxy := brokertest.StartStallProxy(t, srv.URL())
+	c, _ := connect(t, proxy.URL(), Config{NodeID: "stuck", GatherWait: 100 * time.Millisecond, MaxGathers: most})
+	other, _ := connect(t, srv.URL(), Config{NodeID: "other"})
+	stop, err := other.Respond("stats", func([]byte) []byte { return []byte("ok") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	flush(t, other)
+	flush(t, c)
+	base := srv.NumSubscriptions()
+	gather := func() (Gathered, error) {
+		t.Helper()
+		var g Gathered
+		var err error
+		returns(t, "Gather", func() { g, err = c.Gather(context.Background(), "stats", nil, 1) })
+		if n := c.Stats().Gathers; n > most {
+			t.Fatalf("%d gathers in flight, want at most %d", n, most)
+		}
+		return g, err
+	}
+	if g, err := gather(); err != nil || !g.Complete || string(g.Replies[0].Data) != "ok" {
+		t.Fatalf("gather before the stall: %+v, %v", g, err)
+	}
+
+	filled, release := brokertest.Jam(t, proxy, func(b []byte) error { return c.Publish("fill", b, nil) })
+	stuck, busy := 0, 0
+	for k := 0; busy < 20; k++ {
+		if k == 4000 {
+			t.Fatalf("%d gathers over a stuck link: %d stuck, %d refused", k, stuck, busy)
+		}
+		_, err := gather()
+		switch {
+		case err == nil && stuck == 0: // made before the link filled up
+		case errors.Is(err, ErrGatherStuck) && busy == 0:
+			stuck++
+		case errors.Is(err, ErrGatherBusy):
+			busy++
+			if n := c.Stats().Gathers; n != most {
+				t.Fatalf("refused with %d gathers in flight, want %d", n, most)
+			}
+		default:
+			t.Fatalf("gather %d (%d stuck, %d refused): %v", k, stuck, busy, err)
+		}
+	}
+	// A gather that returned before the link filled up may still hold
+	// its slot, its unsubscribe waiting for the link.
+	if stuck < 1 || stuck > most {
+		t.Fatalf("%d gathers left behind before the first refusal, want 1 to %d", stuck, most)
+	}
+	select {
+	case <-filled:
+		t.Fatal("the jam's publishes went out: the broker link was not stuck")
+	default:
+	}
+
+	release()
+	select {
+	case <-filled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the jam's publishes did not go out after the release")
+	}
+	eventually(t, "the left-behind gathers to end", func() bool { return c.Stats().Gathers == 0 })
+	flush(t, c)
+	if n := srv.NumSubscriptions(); n != base {
+		t.Fatalf("the broker holds %d subscriptions after the gathers ended, want %d", n, base)
+	}
+	if g, err := gather(); err != nil || !g.Complete || string(g.Replies[0].Data) != "ok" {
+		t.Fatalf("gather after the release: %+v, %v", g, err)
 	}
 }

@@ -24,7 +24,7 @@ func returns(t *testing.T, what string, fn func()) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not return while an Interest was stuck in nats.go", what)
+		t.Fatalf("%s did not return over a stuck broker link", what)
 	}
 }
 

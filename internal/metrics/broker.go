@@ -11,6 +11,7 @@ import (
 // Sources.Broker is set, so a single node shows none of them.
 type brokerDescs struct {
 	state, messages, reconnects, topics *prometheus.Desc
+	gathers                             *prometheus.Desc
 	link, interestErrors                *prometheus.Desc
 	queued, presence, presenceNodes     *prometheus.Desc
 	interestQueued                      *prometheus.Desc
@@ -25,6 +26,7 @@ func newBrokerDescs() brokerDescs {
 		messages:       n("broker_messages_total", "Broker messages by what became of them: published while connected, buffered for the reconnect, unsent (lost to the cluster), received for local subscribers, dropped by the client for a slow topic.", "result"),
 		reconnects:     n("broker_reconnects_total", "Successful reconnects to the broker."),
 		topics:         n("broker_topics", "Topics this node holds interest in at the broker."),
+		gathers:        n("broker_gathers", "Cluster queries (/stats, /presence) of this node in flight, those left waiting for a stuck broker link included; past the bound (64 by default) more are refused."),
 		link:           n("cluster_link_messages_total", "This node's cluster link: broker messages delivered to its loops, own messages skipped as already delivered, rejected as malformed, delivered locally first while the broker was away, unsent (this node only), and client publishes refused because the publish queue was full.", "result"),
 		queued:         n("cluster_publish_queued", "Client publishes waiting for the broker in the node's publish queue."),
 		presence:       n("cluster_presence_total", "Cluster presence upkeep: nodes removed for silence (expired), snapshots asked for after a missed change (resync), announcements the broker could not take (unsent).", "result"),
@@ -35,7 +37,7 @@ func newBrokerDescs() brokerDescs {
 }
 
 func (d *brokerDescs) each(fn func(*prometheus.Desc)) {
-	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.link, d.interestErrors, d.queued, d.interestQueued, d.presence, d.presenceNodes} {
+	for _, x := range []*prometheus.Desc{d.state, d.messages, d.reconnects, d.topics, d.gathers, d.link, d.interestErrors, d.queued, d.interestQueued, d.presence, d.presenceNodes} {
 		fn(x)
 	}
 }
@@ -63,6 +65,7 @@ func (c *Collector) collectBroker(ch chan<- prometheus.Metric) {
 	counter(ch, d.messages, st.Dropped, "dropped")
 	counter(ch, d.reconnects, st.Reconnects)
 	gauge(ch, d.topics, float64(st.Topics))
+	gauge(ch, d.gathers, float64(st.Gathers))
 	if c.src.Gateway == nil {
 		return
 	}

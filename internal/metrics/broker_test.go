@@ -93,6 +93,7 @@ func TestScrapeBrokerMetrics(t *testing.T) {
 		{"nothing dropped", "myriad_broker_messages_total", []string{"result=dropped"}, 0},
 		{"no reconnect", "myriad_broker_reconnects_total", nil, 0},
 		{"one topic", "myriad_broker_topics", nil, 1},
+		{"no cluster query in flight", "myriad_broker_gathers", nil, 0},
 		{"delivered by the link", "myriad_cluster_link_messages_total", []string{"result=delivered"}, 1},
 		{"none rejected", "myriad_cluster_link_messages_total", []string{"result=rejected"}, 0},
 		{"no publish refused", "myriad_cluster_link_messages_total", []string{"result=queue_full"}, 0},
@@ -172,7 +173,7 @@ func TestSingleNodeHasNoBrokerMetrics(t *testing.T) {
 	n := startNode(t)
 	f := scrape(t, n.url)
 	for _, name := range []string{"myriad_broker_state", "myriad_broker_messages_total", "myriad_broker_reconnects_total",
-		"myriad_broker_topics", "myriad_cluster_link_messages_total", "myriad_cluster_interest_errors_total",
+		"myriad_broker_topics", "myriad_broker_gathers", "myriad_cluster_link_messages_total", "myriad_cluster_interest_errors_total",
 		"myriad_cluster_publish_queued", "myriad_cluster_interest_queued", "myriad_cluster_presence_total", "myriad_cluster_presence_nodes"} {
 		if _, ok := f[name]; ok {
 			t.Errorf("%s exported on a single node", name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -24,6 +25,10 @@ type clusterOptions struct {
 	broker  string
 	nodes   int
 	workers int
+	// queryWait and maxQueries bound the cluster's /stats and /presence
+	// queries (broker.Config GatherWait and MaxGathers).
+	queryWait  time.Duration
+	maxQueries int
 	// link is the gateway's side of the cluster link: presence heartbeats
 	// and timeout, the client publish queue.
 	link gateway.ClusterConfig
@@ -35,6 +40,8 @@ type clusterOptions struct {
 func addClusterFlags(fs *flag.FlagSet, c *clusterOptions) {
 	fs.StringVar(&c.broker, "broker", "", "NATS URL(s), comma-separated: join a cluster of nodes sharing topics through this broker (empty: a single node)")
 	fs.IntVar(&c.nodes, "cluster-nodes", 0, "nodes in the cluster, so /stats and /presence answer once all did (0: unknown, wait the gather bound)")
+	fs.DurationVar(&c.queryWait, "cluster-query-wait", broker.DefaultGatherWait, "how long /stats and /presence on a cluster node wait for the other nodes' answers")
+	fs.IntVar(&c.maxQueries, "cluster-max-queries", broker.DefaultMaxGathers, "cluster /stats and /presence queries in flight, those stuck behind a stalled broker link included; past it a query gets 503 with this node's part")
 	fs.DurationVar(&c.link.PresenceHeartbeat, "presence-heartbeat", gateway.DefaultPresenceHeartbeat, "with --presence-events in a cluster, tell the other nodes this node is alive this often")
 	fs.DurationVar(&c.link.PresenceTimeout, "presence-node-timeout", gateway.DefaultPresenceTimeout, "with --presence-events in a cluster, a node silent this long is taken for dead and its users leave")
 	fs.IntVar(&c.link.PublishQueue, "cluster-publish-queue", gateway.DefaultPublishQueue, "client publishes a cluster node holds for the broker; past it a client publish gets an error reply")
@@ -86,6 +93,10 @@ func (o *options) validateCluster() error {
 		return errors.New("--workers runs its own embedded broker: leave --broker out")
 	case o.cl.nodes < 0:
 		return fmt.Errorf("invalid --cluster-nodes %d", o.cl.nodes)
+	case o.cl.queryWait <= 0:
+		return fmt.Errorf("invalid --cluster-query-wait %s: must be positive", o.cl.queryWait)
+	case o.cl.maxQueries <= 0:
+		return fmt.Errorf("invalid --cluster-max-queries %d: must be positive", o.cl.maxQueries)
 	}
 	return o.cl.link.Validate()
 }
@@ -100,10 +111,12 @@ func joinCluster(gw *gateway.Gateway, c clusterOptions, log *zap.Logger) (*broke
 	blog := log.Named("broker")
 	host, _ := os.Hostname()
 	bc, err := broker.Connect(broker.Config{
-		URL:     c.broker,
-		NodeID:  fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Deliver: gw.Receive,
-		OnState: func(s broker.State) { blog.Info("broker state", zap.Stringer("state", s)) },
+		URL:        c.broker,
+		NodeID:     fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Deliver:    gw.Receive,
+		OnState:    func(s broker.State) { blog.Info("broker state", zap.Stringer("state", s)) },
+		GatherWait: c.queryWait,
+		MaxGathers: c.maxQueries,
 	}, blog)
 	if err != nil {
 		return nil, err

@@ -20,14 +20,14 @@ import (
 func buildApp(o *options, stderr io.Writer) (*gateway.Gateway, int) {
 	gw, routes, err := o.gw.build()
 	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %s\\n", strings.ReplaceAll(err.Error(), "\\n", "; "))
+		fmt.Fprintf(stderr, "myriad: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return nil, 2
 	}
 	o.cfg.Routes = routes
 	o.cfg.Streams = gw.Streams()
 	if o.demo {
 		if o.cfg.Pages, err = demoPages(); err != nil {
-			fmt.Fprintf(stderr, "myriad: %v\\n", err)
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
 			return nil, 1
 		}
 	}
@@ -58,7 +58,7 @@ func (n *node) close() {
 func startNode(o *options, gw *gateway.Gateway, stderr io.Writer, log *zap.Logger) (*node, int) {
 	n := &node{log: log}
 	fail := func(code int, err error) (*node, int) {
-		fmt.Fprintf(stderr, "myriad: %v\\n", err)
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		n.srv = nil
 		return n, code
 	}
@@ -114,7 +114,7 @@ func (n *node) run(ctx context.Context, o *options, args []string, stdout, stder
 	select {
 	case err := <-serveErr:
 		if err != nil {
-			fmt.Fprintf(stderr, "myriad: %v\\n", err)
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
 			return 1
 		}
 		return 0

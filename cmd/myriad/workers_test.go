@@ -250,6 +250,9 @@ func TestClusterFlagErrors(t *testing.T) {
 			if !strings.Contains(stderr.String(), tc.stderr) {
 				t.Fatalf("stderr %q does not mention %q", stderr.String(), tc.stderr)
 			}
+			if strings.Contains(stderr.String(), `\n`) || !strings.HasSuffix(stderr.String(), "\n") {
+				t.Fatalf("stderr %q is not whole lines", stderr.String())
+			}
 		})
 	}
 }

@@ -29,6 +29,10 @@ type clusterOptions struct {
 	// queries (broker.Config GatherWait and MaxGathers).
 	queryWait  time.Duration
 	maxQueries int
+	// onClosed is --broker-closed: what a serving node does once nats.go
+	// has closed its broker connection for good (brokerClosedExit or
+	// brokerClosedStay; see brokerLost).
+	onClosed string
 	// link is the gateway's side of the cluster link: presence heartbeats
 	// and timeout, the client publish queue.
 	link gateway.ClusterConfig
@@ -42,6 +46,7 @@ func addClusterFlags(fs *flag.FlagSet, c *clusterOptions) {
 	fs.IntVar(&c.nodes, "cluster-nodes", 0, "nodes in the cluster, so /stats and /presence answer once all did (0: unknown, wait the gather bound)")
 	fs.DurationVar(&c.queryWait, "cluster-query-wait", broker.DefaultGatherWait, "how long /stats and /presence on a cluster node wait for the other nodes' answers")
 	fs.IntVar(&c.maxQueries, "cluster-max-queries", broker.DefaultMaxGathers, "cluster /stats and /presence queries in flight, those stuck behind a stalled broker link included; past it a query gets 503 with this node's part")
+	fs.StringVar(&c.onClosed, "broker-closed", brokerClosedExit, "when the broker connection is closed for good (an error nats.go takes as final, such as authorization refused twice): exit drains the node as on SIGTERM and exits 1, so that its supervisor starts it afresh; stay keeps serving its own clients, cut off from the cluster")
 	fs.DurationVar(&c.link.PresenceHeartbeat, "presence-heartbeat", gateway.DefaultPresenceHeartbeat, "with --presence-events in a cluster, tell the other nodes this node is alive this often")
 	fs.DurationVar(&c.link.PresenceTimeout, "presence-node-timeout", gateway.DefaultPresenceTimeout, "with --presence-events in a cluster, a node silent this long is taken for dead and its users leave")
 	fs.IntVar(&c.link.PublishQueue, "cluster-publish-queue", gateway.DefaultPublishQueue, "client publishes a cluster node holds for the broker; past it a client publish gets an error reply")
@@ -97,36 +102,49 @@ func (o *options) validateCluster() error {
 		return fmt.Errorf("invalid --cluster-query-wait %s: must be positive", o.cl.queryWait)
 	case o.cl.maxQueries <= 0:
 		return fmt.Errorf("invalid --cluster-max-queries %d: must be positive", o.cl.maxQueries)
+	case o.cl.onClosed != brokerClosedExit && o.cl.onClosed != brokerClosedStay:
+		return fmt.Errorf("invalid --broker-closed %q: want %s or %s", o.cl.onClosed, brokerClosedExit, brokerClosedStay)
 	}
 	return o.cl.link.Validate()
 }
 
 // joinCluster connects gw to the broker of --broker; nil when there is
 // none. The client keeps reconnecting in the background, so a node may
-// start before its broker; its state changes are logged.
-func joinCluster(gw *gateway.Gateway, c clusterOptions, log *zap.Logger) (*broker.Client, error) {
+// start before its broker; its state changes are logged. With
+// --broker-closed=exit the brokerLost it returns fires once nats.go has
+// closed the connection for good; otherwise it never fires.
+func joinCluster(gw *gateway.Gateway, c clusterOptions, log *zap.Logger) (*broker.Client, brokerLost, error) {
 	if c.broker == "" {
-		return nil, nil
+		return nil, brokerLost{}, nil
 	}
 	blog := log.Named("broker")
 	host, _ := os.Hostname()
+	closed := make(chan struct{}, 1)
 	bc, err := broker.Connect(broker.Config{
-		URL:        c.broker,
-		NodeID:     fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Deliver:    gw.Receive,
-		OnState:    func(s broker.State) { blog.Info("broker state", zap.Stringer("state", s)) },
+		URL:     c.broker,
+		NodeID:  fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Deliver: gw.Receive,
+		OnState: func(s broker.State) {
+			blog.Info("broker state", zap.Stringer("state", s))
+			if s == broker.StateClosed {
+				notifyClosed(closed)
+			}
+		},
 		GatherWait: c.queryWait,
 		MaxGathers: c.maxQueries,
 	}, blog)
 	if err != nil {
-		return nil, err
+		return nil, brokerLost{}, err
 	}
 	link := c.link
 	link.Nodes, link.Logger = c.nodes, blog
 	if err := gw.JoinCluster(bc, link); err != nil {
 		_ = bc.Close()
-		return nil, err
+		return nil, brokerLost{}, err
 	}
 	blog.Info("cluster node", zap.String("node", bc.NodeID()), zap.String("broker", c.broker), zap.Stringer("state", bc.State()))
-	return bc, nil
+	if c.onClosed != brokerClosedExit {
+		return bc, brokerLost{}, nil
+	}
+	return bc, brokerLost{closed: closed, reason: func() error { return bc.Conn().LastError() }}, nil
 }

@@ -20,14 +20,14 @@ import (
 func buildApp(o *options, stderr io.Writer) (*gateway.Gateway, int) {
 	gw, routes, err := o.gw.build()
 	if err != nil {
-		fmt.Fprintf(stderr, "myriad: %s\\n", strings.ReplaceAll(err.Error(), "\\n", "; "))
+		fmt.Fprintf(stderr, "myriad: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return nil, 2
 	}
 	o.cfg.Routes = routes
 	o.cfg.Streams = gw.Streams()
 	if o.demo {
 		if o.cfg.Pages, err = demoPages(); err != nil {
-			fmt.Fprintf(stderr, "myriad: %v\\n", err)
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
 			return nil, 1
 		}
 	}
@@ -40,7 +40,8 @@ type node struct {
 	srv      *server.Server
 	api      *apiServer
 	log      *zap.Logger
-	cleanups []func() // run last first by close
+	lost     brokerLost // fires when the broker connection is closed for good
+	cleanups []func()   // run last first by close
 }
 
 // close stops the services, the last started first.
@@ -57,14 +58,15 @@ func (n *node) close() {
 func startNode(o *options, gw *gateway.Gateway, stderr io.Writer, log *zap.Logger) (*node, int) {
 	n := &node{log: log}
 	fail := func(code int, err error) (*node, int) {
-		fmt.Fprintf(stderr, "myriad: %v\\n", err)
+		fmt.Fprintf(stderr, "myriad: %v\n", err)
 		n.srv = nil
 		return n, code
 	}
-	bc, err := joinCluster(gw, o.cl, log)
+	bc, lost, err := joinCluster(gw, o.cl, log)
 	if err != nil {
 		return fail(2, err)
 	}
+	n.lost = lost
 	if bc != nil {
 		n.cleanups = append(n.cleanups, func() { _ = bc.Close() })
 	}
@@ -99,8 +101,8 @@ func startNode(o *options, gw *gateway.Gateway, stderr io.Writer, log *zap.Logge
 	return n, 0
 }
 
-// run serves until a signal drains the server or a restart hands it over,
-// and returns the exit code.
+// run serves until a signal drains the server, a restart hands it over
+// or the broker connection is closed for good, and returns the exit code.
 func (n *node) run(ctx context.Context, o *options, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal, hup <-chan os.Signal, steer steerSignals) int {
 	srv, log := n.srv, n.log
 	stopMemory := make(chan struct{})
@@ -112,7 +114,7 @@ func (n *node) run(ctx context.Context, o *options, args []string, stdout, stder
 	select {
 	case err := <-serveErr:
 		if err != nil {
-			fmt.Fprintf(stderr, "myriad: %v\\n", err)
+			fmt.Fprintf(stderr, "myriad: %v\n", err)
 			return 1
 		}
 		return 0
@@ -132,5 +134,5 @@ func (n *node) run(ctx context.Context, o *options, args []string, stdout, stder
 	defer stopWatch()
 	go rs.watch(watchCtx, hup)
 	go rs.watchSteering(watchCtx, steer)
-	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), log, o.cfg.DrainTimeout)
+	return waitAndDrain(ctx, srv, serveErr, sigs, rs.HandedOver(), n.lost, log, o.cfg.DrainTimeout)
 }

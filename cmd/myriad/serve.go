@@ -229,10 +229,13 @@ func prepareOptions(args []string, env func(string) (string, bool), stdout, stde
 	return o, worker, 0
 }
 
-// waitAndDrain waits for the server to stop, for a signal or for a
-// restart's handover, then drains it; a second signal exits at once. It
-// returns the exit code.
-func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, handedOver <-chan struct{}, log *zap.Logger, drainTimeout time.Duration) int {
+// waitAndDrain waits for the server to stop, for a signal, for a
+// restart's handover or for the broker connection to be closed for good,
+// then drains it; a second signal exits at once. It returns the exit
+// code: 0 after a drain, except one for a lost broker, which is 1 so that
+// a supervisor starts a fresh process with a fresh connection.
+func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error, sigs <-chan os.Signal, handedOver <-chan struct{}, lost brokerLost, log *zap.Logger, drainTimeout time.Duration) int {
+	code := 0
 	select {
 	case err := <-serveErr:
 		if err != nil {
@@ -244,6 +247,10 @@ func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error
 		log.Info("signal received, draining; send it again to exit at once", zap.Stringer("signal", sig))
 	case <-handedOver:
 	case <-ctx.Done():
+	case <-lost.closed:
+		log.Error("broker connection closed for good: draining, then exiting 1 so that a fresh process reconnects (--broker-closed=stay keeps serving)",
+			zap.NamedError("reason", lost.reason()))
+		code = 1
 	}
 
 	drained := make(chan server.DrainReport, 1)
@@ -258,7 +265,7 @@ func waitAndDrain(ctx context.Context, srv *server.Server, serveErr <-chan error
 			log.Warn("drain timeout: connections closed without a close handshake", zap.Int64("connections", rep.Left))
 		}
 		log.Info("stopped")
-		return 0
+		return code
 	case sig := <-sigs:
 		log.Warn("second signal: forced exit before the drain finished", zap.Stringer("signal", sig),
 			zap.Int64("connections_open", srv.Stats().Open))

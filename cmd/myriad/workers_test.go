@@ -235,6 +235,8 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"negative publish queue", []string{"--broker", "nats://127.0.0.1:1", "--cluster-publish-queue", "-1"}, nil, "cluster-publish-queue"},
 		{"no cluster query wait", []string{"--broker", "nats://127.0.0.1:1", "--cluster-query-wait", "0s"}, nil, "cluster-query-wait"},
 		{"no cluster queries", []string{"--broker", "nats://127.0.0.1:1", "--cluster-max-queries", "0"}, nil, "cluster-max-queries"},
+		{"broker-closed neither exit nor stay", []string{"--broker", "nats://127.0.0.1:1", "--broker-closed", "restart"}, nil, "invalid --broker-closed"},
+		{"broker-closed from the environment", nil, map[string]string{"MYRIAD_BROKER": "nats://127.0.0.1:1", "MYRIAD_BROKER_CLOSED": "Exit"}, "invalid --broker-closed"},
 		{"publish queue bytes under a client message", nil, map[string]string{"MYRIAD_BROKER": "nats://127.0.0.1:1", "MYRIAD_ADDR": "127.0.0.1:0", "MYRIAD_API_ADDR": "", "MYRIAD_CLUSTER_PUBLISH_QUEUE_BYTES": "1KiB"}, "cluster-publish-queue-bytes"},
 		{"bad worker index", nil, map[string]string{"MYRIAD_WORKER": "x"}, "MYRIAD_WORKER"},
 		{"worker without broker", nil, map[string]string{"MYRIAD_WORKER": "0", "MYRIAD_WORKERS": "1", "MYRIAD_MAX_CONNS": "0", "MYRIAD_ADDR": "127.0.0.1:0"}, "MYRIAD_BROKER"},
@@ -247,6 +249,9 @@ func TestClusterFlagErrors(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tc.stderr) {
 				t.Fatalf("stderr %q does not mention %q", stderr.String(), tc.stderr)
+			}
+			if strings.Contains(stderr.String(), `\n`) || !strings.HasSuffix(stderr.String(), "\n") {
+				t.Fatalf("stderr %q is not whole lines", stderr.String())
 			}
 		})
 	}

@@ -5,8 +5,10 @@ type State uint32
 
 // States of a Client. A Client starts Connecting, is Connected while it has
 // a working connection to a broker, Reconnecting from the loss of that
-// connection until the next one (forever: the client never gives up), and
-// Closed after Close.
+// connection until the next one (for as long as network trouble lasts: the
+// client never gives up on it), and Closed after Close, or once nats.go has
+// closed the connection for good after an error it takes as final (see
+// Interest). Closed is final.
 const (
 	StateConnecting State = iota
 	StateConnected

@@ -142,7 +142,7 @@ func joinCluster(gw *gateway.Gateway, c clusterOptions, log *zap.Logger) (*broke
 		_ = bc.Close()
 		return nil, brokerLost{}, err
 	}
-	blog.Info("cluster node", zap.String("node", bc.NodeID()), zap.String("broker", c.broker), zap.Stringer("state", bc.State()))
+	blog.Info("cluster node", zap.String("node", bc.NodeID()), zap.String("broker", broker.Redact(c.broker)), zap.Stringer("state", bc.State()))
 	if c.onClosed != brokerClosedExit {
 		return bc, brokerLost{}, nil
 	}

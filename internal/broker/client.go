@@ -96,7 +96,7 @@ func Connect(cfg Config, log *zap.Logger) (*Client, error) {
 	}
 	nc, err := nats.Connect(cfg.URL, c.options()...)
 	if err != nil {
-		return nil, fmt.Errorf("broker: connect %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("broker: connect %s: %w", Redact(cfg.URL), err)
 	}
 	c.nc = nc
 	if nc.IsConnected() {
